@@ -1,0 +1,86 @@
+"""Reads of issues and gap summaries, and the bridge from rows to the pure gap engine."""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from talks.models import TalkParty
+
+from . import gaps
+from .models import GapSummary, Issue, IssueOption, ScaleKind
+
+
+def issue_scale(*, issue: Issue, options: Iterable[IssueOption] | None = None) -> gaps.Scale:
+    opts = tuple(options if options is not None else issue.options.all())
+    return gaps.Scale(
+        kind=gaps.ScaleKind(issue.scale_kind),
+        minimum=issue.scale_min,
+        maximum=issue.scale_max,
+        unit=issue.unit,
+        options=tuple(gaps.Option(key=o.key, label=o.label) for o in opts),
+        max_label=issue.max_label,
+    )
+
+
+def snapshot_to_party_position(
+    *, party: str, snapshot: Mapping[str, Any], version: int
+) -> gaps.PartyPosition:
+    """A position's snapshot (positions.services.position_snapshot) as engine input."""
+    return gaps.PartyPosition(
+        party=party,
+        demand=snapshot["demand"],
+        red_line=snapshot.get("red_line"),
+        acceptable=frozenset(snapshot.get("acceptable") or ()),
+        priority=int(snapshot.get("priority", 3)),
+        version=version,
+    )
+
+
+def issue_gap_input(*, issue_id: int, layer: str) -> gaps.IssueInput | None:
+    """The engine input for one issue and layer, from the current positions of principals."""
+    from positions.models import Position
+    from positions.services import position_snapshot
+
+    issue = (
+        Issue.objects.filter(pk=issue_id).prefetch_related(Prefetch("options")).first()
+    )
+    if issue is None:
+        return None
+    principals = list(
+        TalkParty.objects.filter(talk_id=issue.talk_id, role=TalkParty.Role.PRINCIPAL)
+        .select_related("party")
+        .order_by("party__name")
+    )
+    principal_ids = {tp.party_id for tp in principals}
+    positions = (
+        Position.objects.current()
+        .filter(issue_id=issue_id, layer=layer, party_id__in=principal_ids)
+        .select_related("party", "demand_option", "red_line_option")
+        .prefetch_related("acceptable_options")
+    )
+    return gaps.IssueInput(
+        key=issue.key,
+        title=issue.title,
+        priority=issue.priority,
+        scale=issue_scale(issue=issue),
+        principals=tuple(tp.party.name for tp in principals),
+        positions=tuple(
+            snapshot_to_party_position(
+                party=p.party.name, snapshot=position_snapshot(p), version=p.version
+            )
+            for p in positions
+        ),
+    )
+
+
+def gap_summaries_for_talk(*, talk_id: int, layer: str) -> QuerySet[GapSummary]:
+    return (
+        GapSummary.objects.filter(issue__talk_id=talk_id, layer=layer)
+        .select_related("issue")
+        .order_by("issue__order", "issue__key")
+    )
+
+
+def is_option_scale(kind: str) -> bool:
+    return kind in {ScaleKind.ORDINAL, ScaleKind.CATEGORICAL}
