@@ -25,7 +25,6 @@ NOTE_REQUIRED = "A change note is required: say what changed and why."
 NOTE_TOO_LONG = "Keep the change note under 2,000 characters."
 PARTY_NOT_IN_TALK = "{party} is not a party to this talk."
 POSITION_EXISTS = "{party} already has a {layer} position on this issue; edit it instead."
-PRIORITY_RANGE = "Priority is from 1 (low) to 5 (vital)."
 UNKNOWN_CHOICE = "'{value}' is not one of: {choices}."
 SOURCE_NOT_IN_TALK = "Source {id} does not belong to this talk."
 LAYER_INVALID = "Layer is 'declared' or 'assessed'."
@@ -127,10 +126,9 @@ def position_validate(*, issue: Issue, data: PositionInput, note: str | None = N
             data.demand,
             data.red_line if issue.scale_kind != ScaleKind.CATEGORICAL else None,
             data.acceptable,
+            priority=data.priority,
         )
     )
-    if not isinstance(data.priority, int) or not 1 <= data.priority <= 5:
-        errors["priority"] = PRIORITY_RANGE
     if data.confidence not in Position.Confidence.values:
         errors["confidence"] = _choice_error(data.confidence, Position.Confidence.values)
     if data.status not in Position.Status.values:
@@ -306,7 +304,7 @@ def position_create(
 
 def _lock_current(position: Position, based_on_version: int) -> Position:
     current = (
-        Position.objects.select_for_update()
+        Position.objects.select_for_update(of=("self",))
         .select_related("issue", "party", "demand_option", "red_line_option")
         .get(pk=position.pk)
     )

@@ -2,7 +2,8 @@
 
 - A position's options (demand, red line, acceptable set) belong to the position's issue.
 - A position's party takes part in the talk of its issue.
-- On PostgreSQL, position revisions are append-only: UPDATE, DELETE and TRUNCATE are refused.
+- On PostgreSQL, position revisions are append-only: UPDATE and DELETE are refused.
+  (TRUNCATE stays possible for the owner: it is how test databases are reset.)
 """
 
 from django.db import migrations
@@ -101,13 +102,8 @@ POSTGRES_FORWARD = [
     CREATE TRIGGER revision_append_only BEFORE UPDATE OR DELETE ON positions_positionrevision
     FOR EACH ROW EXECUTE FUNCTION positions_revision_append_only();
     """,
-    """
-    CREATE TRIGGER revision_no_truncate BEFORE TRUNCATE ON positions_positionrevision
-    FOR EACH STATEMENT EXECUTE FUNCTION positions_revision_append_only();
-    """,
 ]
 POSTGRES_BACKWARD = [
-    "DROP TRIGGER IF EXISTS revision_no_truncate ON positions_positionrevision;",
     "DROP TRIGGER IF EXISTS revision_append_only ON positions_positionrevision;",
     "DROP FUNCTION IF EXISTS positions_revision_append_only();",
     "DROP TRIGGER IF EXISTS acceptable_option_guard ON positions_positionacceptableoption;",
