@@ -42,8 +42,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(GapSummary)
 class GapSummaryAdmin(ReadOnlyAdmin):
     list_display = [
-        "issue", "layer", "status", "gap", "zone_width", "pending", "computed_rev",
-        "requested_rev", "computed_at",
+        "issue",
+        "layer",
+        "status",
+        "gap",
+        "zone_width",
+        "pending",
+        "computed_rev",
+        "requested_rev",
+        "computed_at",
     ]
     list_filter = ["layer", "status", "pending", "issue__talk"]
     search_fields = ["issue__title", "issue__key", "narrative"]

@@ -56,10 +56,7 @@ class Issue(models.Model):
                         scale_max__isnull=False,
                         scale_min__lt=F("scale_max"),
                     )
-                    | (
-                        ~Q(scale_kind="numeric")
-                        & Q(scale_min__isnull=True, scale_max__isnull=True)
-                    )
+                    | (~Q(scale_kind="numeric") & Q(scale_min__isnull=True, scale_max__isnull=True))
                 ),
                 name="issue_numeric_scale_min_lt_max",
             ),
@@ -91,7 +88,9 @@ class IssueOption(models.Model):
         ordering = ["issue", "order"]
         constraints = [
             models.UniqueConstraint(fields=["issue", "key"], name="option_key_unique_per_issue"),
-            models.UniqueConstraint(fields=["issue", "order"], name="option_order_unique_per_issue"),
+            models.UniqueConstraint(
+                fields=["issue", "order"], name="option_order_unique_per_issue"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -146,9 +145,7 @@ class GapSummary(models.Model):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["pending"], name="gapsummary_pending", condition=Q(pending=True)
-            ),
+            models.Index(fields=["pending"], name="gapsummary_pending", condition=Q(pending=True)),
         ]
 
     def __str__(self) -> str:

@@ -42,9 +42,7 @@ def issue_gap_input(*, issue_id: int, layer: str) -> gaps.IssueInput | None:
     from positions.models import Position
     from positions.services import position_snapshot
 
-    issue = (
-        Issue.objects.filter(pk=issue_id).prefetch_related(Prefetch("options")).first()
-    )
+    issue = Issue.objects.filter(pk=issue_id).prefetch_related(Prefetch("options")).first()
     if issue is None:
         return None
     principals = list(

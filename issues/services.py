@@ -158,9 +158,7 @@ def gap_summary_recompute(*, issue_id: int, layer: str) -> RecomputeResult:
 def gap_summary_store(
     *, issue_id: int, layer: str, rev: int, result: gaps.IssueGap
 ) -> RecomputeResult:
-    summary = (
-        GapSummary.objects.select_for_update().filter(issue_id=issue_id, layer=layer).first()
-    )
+    summary = GapSummary.objects.select_for_update().filter(issue_id=issue_id, layer=layer).first()
     if summary is None or summary.computed_rev >= rev:
         # A newer (or the same) computation is already stored.
         still = bool(summary and summary.pending)

@@ -27,8 +27,17 @@ class PositionAdmin(ReadOnlyAdmin):
     """Positions are changed through the app or the API, which keep their revisions."""
 
     list_display = [
-        "issue", "party", "layer", "demand_display", "red_line_display", "priority",
-        "confidence", "version", "updated_by", "updated_at", "deleted_at",
+        "issue",
+        "party",
+        "layer",
+        "demand_display",
+        "red_line_display",
+        "priority",
+        "confidence",
+        "version",
+        "updated_by",
+        "updated_at",
+        "deleted_at",
     ]
     list_filter = ["layer", "confidence", "status", "issue__talk", "party"]
     search_fields = ["issue__title", "party__name", "rationale", "conditions"]

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from issues import gaps
-from issues.models import Issue, IssueOption, Layer, ScaleKind
+from issues.models import Issue, Layer, ScaleKind
 from issues.selectors import issue_scale
 from issues.services import gap_summary_request
 from talks.models import Party, TalkParty
@@ -268,9 +268,7 @@ def position_create(
 
     now = timezone.now()
     existing = (
-        Position.objects.select_for_update()
-        .filter(issue=issue, party=party, layer=layer)
-        .first()
+        Position.objects.select_for_update().filter(issue=issue, party=party, layer=layer).first()
     )
     if existing is not None and not existing.is_deleted:
         raise ValidationError(

@@ -173,7 +173,12 @@ ILLUSTRATIVE = " The brief gives no figure; the number is illustrative."
 POSITIONS = [
     # --- Troop withdrawal -------------------------------------------------------------------
     DemoPosition(
-        "withdrawal", "Israel", "declared", demand="buffer", red_line="phased", priority=5,
+        "withdrawal",
+        "Israel",
+        "declared",
+        demand="buffer",
+        red_line="phased",
+        priority=5,
         rationale=(
             "Israel rejects a full, unconditional pull-out: it wants to keep the ability to act "
             "inside Gaza against re-armament, and any withdrawal must come in phases matched to "
@@ -183,7 +188,12 @@ POSITIONS = [
         confidence="high",
     ),
     DemoPosition(
-        "withdrawal", "Hamas", "declared", demand="complete", red_line="complete", priority=5,
+        "withdrawal",
+        "Hamas",
+        "declared",
+        demand="complete",
+        red_line="complete",
+        priority=5,
         rationale=(
             "Hamas treats any Israeli presence as occupation and makes complete, unconditional "
             "withdrawal the precondition of a lasting ceasefire and of the return of the "
@@ -193,16 +203,28 @@ POSITIONS = [
         confidence="high",
     ),
     DemoPosition(
-        "withdrawal", "Israel", "assessed", demand="buffer", red_line="full-security",
-        priority=5, status="assessment", confidence="low",
+        "withdrawal",
+        "Israel",
+        "assessed",
+        demand="buffer",
+        red_line="full-security",
+        priority=5,
+        status="assessment",
+        confidence="low",
         rationale=(
             "What Israel rejects is an unconditional withdrawal; with robust security guarantees "
             "against re-armament it might go as far as a full one."
         ),
     ),
     DemoPosition(
-        "withdrawal", "Hamas", "assessed", demand="complete", red_line="full-security",
-        priority=5, status="assessment", confidence="low",
+        "withdrawal",
+        "Hamas",
+        "assessed",
+        demand="complete",
+        red_line="full-security",
+        priority=5,
+        status="assessment",
+        confidence="low",
         rationale=(
             "Hamas's aim is the end of Israeli presence and of the blockade; a full withdrawal "
             "with third-party security arrangements might meet it."
@@ -210,37 +232,65 @@ POSITIONS = [
     ),
     # --- Prisoner exchange ------------------------------------------------------------------
     DemoPosition(
-        "prisoners", "Israel", "declared", demand=10, red_line=30, priority=3,
+        "prisoners",
+        "Israel",
+        "declared",
+        demand=10,
+        red_line=30,
+        priority=3,
         rationale=(
             "Israel resists releasing prisoners convicted of serious offences and keeps the "
             "numbers down." + ILLUSTRATIVE
         ),
-        confidence="medium", status="reported",
+        confidence="medium",
+        status="reported",
     ),
     DemoPosition(
-        "prisoners", "Hamas", "declared", demand=100, red_line=50, priority=4,
+        "prisoners",
+        "Hamas",
+        "declared",
+        demand=100,
+        red_line=50,
+        priority=4,
         rationale=(
             "Hamas asks for a large number of prisoners, high-profile ones among them, for each "
             "hostage." + ILLUSTRATIVE
         ),
-        confidence="medium", status="reported",
+        confidence="medium",
+        status="reported",
     ),
     DemoPosition(
-        "prisoners", "Israel", "assessed", demand=10, red_line=45, priority=3,
-        status="assessment", confidence="low",
+        "prisoners",
+        "Israel",
+        "assessed",
+        demand=10,
+        red_line=45,
+        priority=3,
+        status="assessment",
+        confidence="low",
         rationale="Hostage return weighs heavily; the ceiling may stretch." + ILLUSTRATIVE,
     ),
     DemoPosition(
-        "prisoners", "Hamas", "assessed", demand=100, red_line=40, priority=4,
-        status="assessment", confidence="low",
+        "prisoners",
+        "Hamas",
+        "assessed",
+        demand=100,
+        red_line=40,
+        priority=4,
+        status="assessment",
+        confidence="low",
         rationale=(
             "The identities of the prisoners may matter more than the count." + ILLUSTRATIVE
         ),
     ),
     # --- Governance -------------------------------------------------------------------------
     DemoPosition(
-        "governance", "Israel", "declared", demand="israeli-security",
-        acceptable=frozenset({"israeli-security", "arab-force"}), priority=4,
+        "governance",
+        "Israel",
+        "declared",
+        demand="israeli-security",
+        acceptable=frozenset({"israeli-security", "arab-force"}),
+        priority=4,
         rationale=(
             "Israel wants no hostile entity able to take control again, with an Israeli security "
             "role at least through a transition."
@@ -248,57 +298,99 @@ POSITIONS = [
         confidence="medium",
     ),
     DemoPosition(
-        "governance", "Hamas", "declared", demand="hamas", acceptable=frozenset({"hamas"}),
+        "governance",
+        "Hamas",
+        "declared",
+        demand="hamas",
+        acceptable=frozenset({"hamas"}),
         priority=4,
         rationale="Hamas insists on keeping its role as Gaza's governing authority.",
         confidence="high",
     ),
     DemoPosition(
-        "governance", "Israel", "assessed", demand="israeli-security",
+        "governance",
+        "Israel",
+        "assessed",
+        demand="israeli-security",
         acceptable=frozenset({"israeli-security", "arab-force", "pa", "technocratic"}),
-        priority=4, status="assessment", confidence="low",
+        priority=4,
+        status="assessment",
+        confidence="low",
         rationale=(
             "International partners push for a structure involving the Palestinian Authority; "
             "Israel may accept a non-Hamas civilian body under outside security."
         ),
     ),
     DemoPosition(
-        "governance", "Hamas", "assessed", demand="hamas",
+        "governance",
+        "Hamas",
+        "assessed",
+        demand="hamas",
         acceptable=frozenset({"hamas", "technocratic"}),
-        priority=4, status="assessment", confidence="low",
+        priority=4,
+        status="assessment",
+        confidence="low",
         rationale="A technocratic committee could let Hamas step back without being removed.",
     ),
     # --- Humanitarian aid -------------------------------------------------------------------
     DemoPosition(
-        "aid", "Israel", "declared", demand="israeli-all", red_line="israeli-dual-use",
+        "aid",
+        "Israel",
+        "declared",
+        demand="israeli-all",
+        red_line="israeli-dual-use",
         priority=3,
         rationale=(
             "Israel insists on inspecting what enters, above all materials that could serve "
             "military ends."
         ),
-        confidence="medium", status="reported",
+        confidence="medium",
+        status="reported",
     ),
     DemoPosition(
-        "aid", "Hamas", "declared", demand="open", red_line="international", priority=4,
+        "aid",
+        "Hamas",
+        "declared",
+        demand="open",
+        red_line="international",
+        priority=4,
         rationale=(
             "Hamas ties aid to the end of the blockade and wants unrestricted access for aid and "
             "reconstruction materials."
         ),
-        confidence="medium", status="reported",
+        confidence="medium",
+        status="reported",
     ),
     DemoPosition(
-        "aid", "Israel", "assessed", demand="israeli-all", red_line="joint", priority=3,
-        status="assessment", confidence="medium",
+        "aid",
+        "Israel",
+        "assessed",
+        demand="israeli-all",
+        red_line="joint",
+        priority=3,
+        status="assessment",
+        confidence="medium",
         rationale="Pressure over famine conditions makes UN-monitored inspection plausible.",
     ),
     DemoPosition(
-        "aid", "Hamas", "assessed", demand="open", red_line="joint", priority=4,
-        status="assessment", confidence="low",
+        "aid",
+        "Hamas",
+        "assessed",
+        demand="open",
+        red_line="joint",
+        priority=4,
+        status="assessment",
+        confidence="low",
         rationale="The humanitarian collapse gives Hamas reason to accept monitored access.",
     ),
     # --- Ceasefire duration -----------------------------------------------------------------
     DemoPosition(
-        "ceasefire", "Israel", "declared", demand=42, red_line=60, priority=5,
+        "ceasefire",
+        "Israel",
+        "declared",
+        demand=42,
+        red_line=60,
+        priority=5,
         rationale=(
             "Israel seeks a temporary truce tied to hostage releases and keeps the right to "
             "resume operations." + ILLUSTRATIVE
@@ -307,7 +399,12 @@ POSITIONS = [
         confidence="medium",
     ),
     DemoPosition(
-        "ceasefire", "Hamas", "declared", demand=365, red_line=365, priority=5,
+        "ceasefire",
+        "Hamas",
+        "declared",
+        demand=365,
+        red_line=365,
+        priority=5,
         rationale=(
             "Hamas insists on a permanent ceasefire within a broader deal that includes "
             "withdrawal and the lifting of the blockade."
@@ -316,13 +413,25 @@ POSITIONS = [
         confidence="high",
     ),
     DemoPosition(
-        "ceasefire", "Israel", "assessed", demand=42, red_line=120, priority=5,
-        status="assessment", confidence="low",
+        "ceasefire",
+        "Israel",
+        "assessed",
+        demand=42,
+        red_line=120,
+        priority=5,
+        status="assessment",
+        confidence="low",
         rationale="A longer truce could be sold if every hostage comes home." + ILLUSTRATIVE,
     ),
     DemoPosition(
-        "ceasefire", "Hamas", "assessed", demand=365, red_line=365, priority=5,
-        status="assessment", confidence="medium",
+        "ceasefire",
+        "Hamas",
+        "assessed",
+        demand=365,
+        red_line=365,
+        priority=5,
+        status="assessment",
+        confidence="medium",
         rationale="No sign Hamas would settle for a temporary truce.",
     ),
 ]

@@ -25,12 +25,16 @@ def talk_list_for_user(*, user: User) -> QuerySet[Talk]:
             issue_count=Count("issues", distinct=True),
             zone_count=Count(
                 "issues__gap_summaries",
-                filter=Q(issues__gap_summaries__layer="declared", issues__gap_summaries__status="zone"),
+                filter=Q(
+                    issues__gap_summaries__layer="declared", issues__gap_summaries__status="zone"
+                ),
                 distinct=True,
             ),
             gap_count=Count(
                 "issues__gap_summaries",
-                filter=Q(issues__gap_summaries__layer="declared", issues__gap_summaries__status="gap"),
+                filter=Q(
+                    issues__gap_summaries__layer="declared", issues__gap_summaries__status="gap"
+                ),
                 distinct=True,
             ),
             last_change=Max("issues__positions__updated_at"),
@@ -58,7 +62,9 @@ def talk_get_for_user(*, user: User, slug: str) -> tuple[Talk, Membership]:
 
 
 def talk_parties(*, talk: Talk) -> QuerySet[TalkParty]:
-    return TalkParty.objects.filter(talk=talk).select_related("party").order_by("role", "party__name")
+    return (
+        TalkParty.objects.filter(talk=talk).select_related("party").order_by("role", "party__name")
+    )
 
 
 def talk_principals(*, talk: Talk) -> QuerySet[TalkParty]:
@@ -66,11 +72,7 @@ def talk_principals(*, talk: Talk) -> QuerySet[TalkParty]:
 
 
 def issue_get_for_talk(*, talk: Talk, key: str) -> Issue:
-    issue = (
-        Issue.objects.filter(talk=talk, key=key)
-        .prefetch_related(Prefetch("options"))
-        .first()
-    )
+    issue = Issue.objects.filter(talk=talk, key=key).prefetch_related(Prefetch("options")).first()
     if issue is None:
         raise Http404("No such issue.")
     return issue

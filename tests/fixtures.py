@@ -43,13 +43,23 @@ def small_talk(db) -> SmallTalk:
     TalkPartyFactory(talk=talk, party=broker, role=TalkParty.Role.MEDIATOR)
     numeric = IssueFactory(talk=talk, key="truce", title="Truce", scale_max=100, unit="days")
     ordinal = IssueFactory(
-        talk=talk, key="pullback", title="Pullback", scale_kind="ordinal",
-        scale_min=None, scale_max=None, unit="",
+        talk=talk,
+        key="pullback",
+        title="Pullback",
+        scale_kind="ordinal",
+        scale_min=None,
+        scale_max=None,
+        unit="",
     )
     add_options(ordinal, "none", "some", "most", "all")
     categorical = IssueFactory(
-        talk=talk, key="rule", title="Rule", scale_kind="categorical",
-        scale_min=None, scale_max=None, unit="",
+        talk=talk,
+        key="rule",
+        title="Rule",
+        scale_kind="categorical",
+        scale_min=None,
+        scale_max=None,
+        unit="",
     )
     add_options(categorical, "a", "b", "c")
     users = {}
@@ -60,9 +70,16 @@ def small_talk(db) -> SmallTalk:
     other = TalkFactory(slug="other", title="Other talk")
     MembershipFactory(user=outsider, talk=other, role=Membership.Role.ANALYST)
     return SmallTalk(
-        talk=talk, north=north, south=south, broker=broker,
-        numeric=numeric, ordinal=ordinal, categorical=categorical,
-        analyst=users["analyst"], mediator=users["mediator"], viewer=users["viewer"],
+        talk=talk,
+        north=north,
+        south=south,
+        broker=broker,
+        numeric=numeric,
+        ordinal=ordinal,
+        categorical=categorical,
+        analyst=users["analyst"],
+        mediator=users["mediator"],
+        viewer=users["viewer"],
         outsider=outsider,
     )
 

@@ -17,15 +17,26 @@ PRODUCTION_ENV = {
 
 
 # Variables the test run sets for itself, which a production environment would not have.
-LOCAL_ONLY = {"HTTPS", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE", "STATIC_MANIFEST",
-              "WHITENOISE_USE_FINDERS"}
+LOCAL_ONLY = {
+    "HTTPS",
+    "DEBUG",
+    "SECRET_KEY",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "STATIC_MANIFEST",
+    "WHITENOISE_USE_FINDERS",
+}
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in LOCAL_ONLY}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

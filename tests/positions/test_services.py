@@ -20,7 +20,12 @@ pytestmark = pytest.mark.django_db
 
 def create(st, issue, party, data, layer="declared", note="first estimate"):
     return position_create(
-        issue=issue, party=party, layer=layer, data=data, by=st.analyst, via=Interface.WEB,
+        issue=issue,
+        party=party,
+        layer=layer,
+        data=data,
+        by=st.analyst,
+        via=Interface.WEB,
         note=note,
     )
 
@@ -29,7 +34,9 @@ def test_create_saves_version_one_and_a_revision_with_who_how_and_why(small_talk
     st = small_talk
     source = SourceFactory(talk=st.talk)
     position = create(
-        st, st.numeric, st.north,
+        st,
+        st.numeric,
+        st.north,
         PositionInput(demand=10, red_line=40, priority=4, source_ids=(source.pk,)),
     )
     assert position.version == 1
@@ -49,8 +56,11 @@ def test_update_increments_the_version_and_records_what_changed(small_talk):
     st = small_talk
     position = create(st, st.numeric, st.north, PositionInput(demand=10, red_line=40))
     updated = position_update(
-        position=position, based_on_version=1,
-        data=PositionInput(demand=10, red_line=55), by=st.analyst, via=Interface.API,
+        position=position,
+        based_on_version=1,
+        data=PositionInput(demand=10, red_line=55),
+        by=st.analyst,
+        via=Interface.API,
         note="moved after round 2",
     )
     assert updated.version == 2
@@ -64,13 +74,21 @@ def test_stale_version_is_refused_naming_the_current_one_and_nothing_is_saved(sm
     st = small_talk
     position = create(st, st.numeric, st.north, PositionInput(demand=10, red_line=40))
     position_update(
-        position=position, based_on_version=1, data=PositionInput(demand=10, red_line=50),
-        by=st.analyst, via=Interface.WEB, note="first editor",
+        position=position,
+        based_on_version=1,
+        data=PositionInput(demand=10, red_line=50),
+        by=st.analyst,
+        via=Interface.WEB,
+        note="first editor",
     )
     with pytest.raises(PositionConflict) as excinfo:
         position_update(
-            position=position, based_on_version=1, data=PositionInput(demand=10, red_line=20),
-            by=st.mediator, via=Interface.WEB, note="second editor, stale",
+            position=position,
+            based_on_version=1,
+            data=PositionInput(demand=10, red_line=20),
+            by=st.mediator,
+            via=Interface.WEB,
+            note="second editor, stale",
         )
     assert excinfo.value.current_version == 2
     assert "current version is 2" in str(excinfo.value)
@@ -84,8 +102,12 @@ def test_an_update_that_changes_nothing_makes_no_new_version(small_talk):
     st = small_talk
     position = create(st, st.numeric, st.north, PositionInput(demand=10, red_line=40))
     same = position_update(
-        position=position, based_on_version=1, data=PositionInput(demand=10.0, red_line=40),
-        by=st.analyst, via=Interface.WEB, note="no change",
+        position=position,
+        based_on_version=1,
+        data=PositionInput(demand=10.0, red_line=40),
+        by=st.analyst,
+        via=Interface.WEB,
+        note="no change",
     )
     assert same.version == 1
     assert PositionRevision.objects.filter(position=position).count() == 1
@@ -112,8 +134,12 @@ def test_an_update_that_changes_nothing_makes_no_new_version(small_talk):
         ("numeric", PositionInput(demand=10, red_line=40, priority=7), "priority", None),
     ],
     ids=[
-        "red-line-outside-scale", "demand-outside-scale", "unknown-option",
-        "demand-outside-acceptable-set", "empty-categorical-red-line", "priority-out-of-range",
+        "red-line-outside-scale",
+        "demand-outside-scale",
+        "unknown-option",
+        "demand-outside-acceptable-set",
+        "empty-categorical-red-line",
+        "priority-out-of-range",
     ],
 )
 def test_bad_input_raises_a_message_per_field_and_nothing_is_saved(
@@ -134,8 +160,9 @@ def test_bad_input_raises_a_message_per_field_and_nothing_is_saved(
 
 def test_an_option_of_another_issue_is_refused(small_talk):
     st = small_talk
-    other = IssueFactory(talk=st.talk, key="other", scale_kind="ordinal", scale_min=None,
-                         scale_max=None)
+    other = IssueFactory(
+        talk=st.talk, key="other", scale_kind="ordinal", scale_min=None, scale_max=None
+    )
     add_options(other, "x", "y")
     with pytest.raises(ValidationError) as excinfo:
         create(st, st.ordinal, st.north, PositionInput(demand="x", red_line="none"))
@@ -177,16 +204,19 @@ def test_a_second_position_for_the_same_party_issue_and_layer_is_refused(small_t
 def test_delete_keeps_the_history_and_a_new_create_revives_the_row(small_talk):
     st = small_talk
     position = create(st, st.numeric, st.north, PositionInput(demand=10, red_line=40))
-    position_delete(position=position, based_on_version=1, by=st.analyst,
-                    via=Interface.WEB, note="withdrawn")
+    position_delete(
+        position=position, based_on_version=1, by=st.analyst, via=Interface.WEB, note="withdrawn"
+    )
     position.refresh_from_db()
-    assert position.is_deleted and position.version == 2
+    assert position.is_deleted
+    assert position.version == 2
     assert not Position.objects.current().exists()
     revived = create(st, st.numeric, st.north, PositionInput(demand=15, red_line=45))
     assert revived.pk == position.pk
     assert revived.version == 3
     actions = list(
-        PositionRevision.objects.filter(position=position).order_by("version")
+        PositionRevision.objects.filter(position=position)
+        .order_by("version")
         .values_list("action", flat=True)
     )
     assert actions == ["create", "delete", "create"]
@@ -195,12 +225,22 @@ def test_delete_keeps_the_history_and_a_new_create_revives_the_row(small_talk):
 def test_a_stale_delete_is_refused(small_talk):
     st = small_talk
     position = create(st, st.numeric, st.north, PositionInput(demand=10, red_line=40))
-    position_update(position=position, based_on_version=1,
-                    data=PositionInput(demand=12, red_line=40), by=st.analyst,
-                    via=Interface.WEB, note="edit")
+    position_update(
+        position=position,
+        based_on_version=1,
+        data=PositionInput(demand=12, red_line=40),
+        by=st.analyst,
+        via=Interface.WEB,
+        note="edit",
+    )
     with pytest.raises(PositionConflict):
-        position_delete(position=position, based_on_version=1, by=st.analyst,
-                        via=Interface.WEB, note="stale delete")
+        position_delete(
+            position=position,
+            based_on_version=1,
+            by=st.analyst,
+            via=Interface.WEB,
+            note="stale delete",
+        )
     assert Position.objects.current().filter(pk=position.pk).exists()
 
 

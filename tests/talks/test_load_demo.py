@@ -11,21 +11,27 @@ pytestmark = pytest.mark.django_db
 
 
 def test_demo_has_the_gaza_parties_issues_rounds_and_users(demo):
-    roles = dict(
-        TalkParty.objects.filter(talk=demo).values_list("party__name", "role")
-    )
+    roles = dict(TalkParty.objects.filter(talk=demo).values_list("party__name", "role"))
     assert roles == {
-        "Israel": "principal", "Hamas": "principal", "Egypt": "mediator",
-        "Qatar": "mediator", "United States": "mediator",
+        "Israel": "principal",
+        "Hamas": "principal",
+        "Egypt": "mediator",
+        "Qatar": "mediator",
+        "United States": "mediator",
     }
     kinds = dict(Issue.objects.filter(talk=demo).values_list("key", "scale_kind"))
     assert kinds == {
-        "withdrawal": "ordinal", "prisoners": "numeric", "governance": "categorical",
-        "aid": "ordinal", "ceasefire": "numeric",
+        "withdrawal": "ordinal",
+        "prisoners": "numeric",
+        "governance": "categorical",
+        "aid": "ordinal",
+        "ceasefire": "numeric",
     }
     assert demo.rounds.count() >= 2
     assert set(Membership.objects.filter(talk=demo).values_list("user__username", "role")) >= {
-        ("analyst", "analyst"), ("mediator", "mediator"), ("viewer", "viewer"),
+        ("analyst", "analyst"),
+        ("mediator", "mediator"),
+        ("viewer", "viewer"),
     }
     # Declared positions for both principals on every issue, with the brief as source.
     declared = Position.objects.filter(issue__talk=demo, layer="declared")

@@ -19,13 +19,27 @@ pytestmark = pytest.mark.django_db
         {"scale_kind": "ordinal"},  # an option scale has no numeric bounds
         {"scale_kind": "fuzzy", "scale_min": None, "scale_max": None},
     ],
-    ids=["priority-0", "priority-6", "min-equals-max", "min-above-max", "numeric-without-min",
-         "ordinal-with-bounds", "unknown-kind"],
+    ids=[
+        "priority-0",
+        "priority-6",
+        "min-equals-max",
+        "min-above-max",
+        "numeric-without-min",
+        "ordinal-with-bounds",
+        "unknown-kind",
+    ],
 )
 def test_the_database_holds_issue_scale_invariants(fields):
     talk = TalkFactory()
-    values = {"talk": talk, "key": "k", "title": "K", "scale_kind": "numeric",
-              "scale_min": 0.0, "scale_max": 100.0, **fields}
+    values = {
+        "talk": talk,
+        "key": "k",
+        "title": "K",
+        "scale_kind": "numeric",
+        "scale_min": 0.0,
+        "scale_max": 100.0,
+        **fields,
+    }
     with pytest.raises(IntegrityError), transaction.atomic():
         Issue.objects.create(**values)
 

@@ -48,7 +48,9 @@ class Command(BaseCommand):
             party, new = Party.objects.get_or_create(name=name, defaults={"short_name": short})
             created += new
             parties[name] = party
-            _, new = TalkParty.objects.get_or_create(talk=talk, party=party, defaults={"role": role})
+            _, new = TalkParty.objects.get_or_create(
+                talk=talk, party=party, defaults={"role": role}
+            )
             created += new
         for r in demo.ROUNDS:
             _, new = Round.objects.get_or_create(
@@ -79,9 +81,7 @@ class Command(BaseCommand):
                 )
                 created += 1
             users[username] = user
-            _, new = Membership.objects.get_or_create(
-                user=user, talk=talk, defaults={"role": role}
-            )
+            _, new = Membership.objects.get_or_create(user=user, talk=talk, defaults={"role": role})
             created += new
 
         issues: dict[str, Issue] = {}
