@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from talks.models import Talk
+from talks.services import talk_touch
 
 from . import gaps, selectors
 from .models import GapSummary, GapSummaryHistory, Issue, IssueOption, Layer, ScaleKind
@@ -185,6 +186,7 @@ def gap_summary_store(
         }
         summary.figures_changed_at = now
     summary.save()
+    talk_touch(talk_id=summary.issue.talk_id)
     if figures_changed:
         GapSummaryHistory.objects.create(
             issue_id=issue_id,

@@ -18,6 +18,7 @@ from issues.models import Issue, Layer, ScaleKind
 from issues.selectors import issue_scale
 from issues.services import gap_summary_request
 from talks.models import Party, TalkParty
+from talks.services import talk_touch
 
 from .models import Interface, Position, PositionAcceptableOption, PositionRevision, Source
 
@@ -297,6 +298,7 @@ def position_create(
         note=note,
     )
     gap_summary_request(issue_id=issue.pk, layer=layer)
+    talk_touch(talk_id=issue.talk_id)
     return position
 
 
@@ -344,6 +346,7 @@ def position_update(
         note=note,
     )
     gap_summary_request(issue_id=current.issue_id, layer=current.layer)
+    talk_touch(talk_id=current.issue.talk_id)
     return current
 
 
@@ -377,6 +380,7 @@ def position_delete(
         note=note,
     )
     gap_summary_request(issue_id=current.issue_id, layer=current.layer)
+    talk_touch(talk_id=current.issue.talk_id)
     return current
 
 
