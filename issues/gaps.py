@@ -14,8 +14,8 @@ The semantics follow DESIGN.md ("Gap semantics"). Where the design leaves a choi
   a principal has at most one position. A categorical position's ``red_line`` is unused:
   its ``acceptable`` set is its red line.
 * Figures (gap, zone width, demand spread, concession shares) are rounded to 6 decimals
-  and lie in [0, 1]. A gap is never rounded down to 0, so ``gap == 0`` exactly when the
-  status is ``zone``. Scale values copied from the input (bounds, bridging point) are
+  and lie in [0, 1]. A gap or a concession is never rounded down to 0, so ``gap == 0``
+  exactly when the status is ``zone``, and a concession is 0 exactly when none is needed. Scale values copied from the input (bounds, bridging point) are
   kept as given; amounts in the scale's unit are rounded to 6 decimals.
 * Categorical gap: ``(k - c) / k`` where ``c`` is the largest number of the ``k``
   principals that accept one same option. Categorical demand spread, by analogy: the
@@ -31,8 +31,9 @@ The semantics follow DESIGN.md ("Gap semantics"). Where the design leaves a choi
   it, ``amount`` their number.
 * Bridging point: minimizes the sum of priority times normalized distance to each
   acceptable set; among equal points, the sum of priority times distance to each demand;
-  then the lowest point (the first option in scale order). On a numeric scale both sums
-  are convex and piecewise linear, so the candidates are the parties' bounds and demands.
+  then the lowest point (the first option in scale order). On numeric and ordinal scales
+  both sums are convex and piecewise linear, and the minimizers are found exactly from
+  the signs of their slopes; with a zone, the bridging point always lies inside it.
 * Results indexed by party are ordered by party name and every sum runs in that order,
   so shuffling the input positions gives an identical result.
 """
@@ -397,6 +398,13 @@ def validate_position(
     return errors
 
 
+def validate_value(scale: Scale, value: object) -> str:
+    """The message for one scale value (a number, or an option key), or "" when it fits."""
+    if scale.kind == ScaleKind.NUMERIC:
+        return _number_error(scale, value)
+    return _option_error({option.key for option in scale.options}, value)
+
+
 def _position_errors(
     scale: Scale, keys: Collection[str], demand: object, red_line: object, acceptable: object
 ) -> dict[str, str]:
@@ -608,7 +616,7 @@ def _linear(
     min_high = min(s.high for s in spans)
     demands = [s.demand for s in spans]
     spread = _share((max(demands) - min(demands)) / width)
-    bridging = _linear_bridging(spans, width, ordinal, out)
+    bridging = _linear_bridging(spans, width, out)
     pairwise = tuple(_linear_pair(a, b, width) for a, b in combinations(spans, 2))
     if max_low <= min_high:
         zone = Zone(
@@ -668,28 +676,43 @@ def _distance(x: float, span: _Span) -> float:
 
 
 def _linear_bridging(
-    spans: list[_Span], width: float, ordinal: bool, out: Callable[[float], ScaleValue]
+    spans: list[_Span], width: float, out: Callable[[float], ScaleValue]
 ) -> Bridging:
-    candidates = sorted({v for s in spans for v in (s.low, s.high, s.demand)})
-    scored = []
-    for x in candidates:
-        outside = 0.0
-        from_demands = 0.0
-        for s in spans:
-            outside += s.priority * _distance(x, s)
-            from_demands += s.priority * abs(x - s.demand)
-        scored.append((outside, from_demands, x))
-    # Equal sums can differ in the last bits; ordinal sums are exact small integers.
-    slack = 0.0 if ordinal else TOLERANCE * width * sum(s.priority for s in spans)
-    least = min(outside for outside, _, _ in scored)
-    tier = [(near, x) for outside, near, x in scored if outside <= least + slack]
-    nearest = min(near for near, _ in tier)
-    point = min(x for near, x in tier if near <= nearest + slack)
+    # Both sums are convex and piecewise linear with integer slopes (sums of priorities),
+    # so their minimizers follow from the signs of those slopes, exactly: comparing the
+    # float sums themselves would need a tolerance, and a tolerance can pick a point just
+    # outside the zone.
+    bounds = sorted({v for s in spans for v in (s.low, s.high)})
+    # Lowest and highest minimizers of the priority-weighted distance to the sets.
+    lowest = next(x for x in bounds if _slope_after(spans, x) >= 0)
+    highest = next(x for x in reversed(bounds) if _slope_before(spans, x) <= 0)
+    # Lowest weighted median of the demands; the closest point to it in the minimizers.
+    median = next(
+        d
+        for d in sorted(s.demand for s in spans)
+        if sum(s.priority for s in spans if s.demand <= d)
+        >= sum(s.priority for s in spans if s.demand > d)
+    )
+    point = min(max(lowest, median), highest)
     concessions = tuple(
-        Concession(s.party, _share(_distance(point, s) / width), _amount(_distance(point, s)))
+        Concession(s.party, _miss(_distance(point, s) / width), _amount(_distance(point, s)))
         for s in spans
     )
     return Bridging(out(point), concessions)
+
+
+def _slope_after(spans: list[_Span], x: float) -> int:
+    """Slope just right of x of the priority-weighted distance to the acceptable sets."""
+    return sum(s.priority for s in spans if s.high <= x) - sum(
+        s.priority for s in spans if s.low > x
+    )
+
+
+def _slope_before(spans: list[_Span], x: float) -> int:
+    """Slope just left of x of the same sum."""
+    return sum(s.priority for s in spans if s.high < x) - sum(
+        s.priority for s in spans if s.low >= x
+    )
 
 
 def _linear_pair(a: _Span, b: _Span, width: float) -> PairGap:
@@ -810,6 +833,11 @@ def _share(value: float) -> float:
 
 def _gap_share(value: float) -> float:
     return min(1.0, max(MIN_GAP, round(value, DECIMALS)))
+
+
+def _miss(value: float) -> float:
+    """Like ``_share``, but a real distance never rounds to 0: 0 means inside."""
+    return 0.0 if value <= 0.0 else _gap_share(value)
 
 
 def _amount(value: float) -> float:
@@ -970,6 +998,16 @@ def _with_unit(value: float, unit: str) -> str:
         if first.endswith("s") and not first.endswith("ss"):
             unit = f"{first[:-1]} {rest}".rstrip()
     return f"{text} {unit}"
+
+
+def describe_value(scale: Scale, value: ScaleValue) -> str:
+    """A scale value as people say it: "60 days", "permanent", or an option's label."""
+    if scale.kind == ScaleKind.NUMERIC:
+        return _value(scale, float(value))
+    for option in scale.options:
+        if option.key == value:
+            return option.label
+    return str(value)
 
 
 def _value(scale: Scale, value: float) -> str:
