@@ -695,7 +695,7 @@ def _linear_bridging(
     )
     point = min(max(lowest, median), highest)
     concessions = tuple(
-        Concession(s.party, _miss(_distance(point, s) / width), _amount(_distance(point, s)))
+        Concession(s.party, _miss(_distance(point, s), width), _amount(_distance(point, s)))
         for s in spans
     )
     return Bridging(out(point), concessions)
@@ -835,9 +835,9 @@ def _gap_share(value: float) -> float:
     return min(1.0, max(MIN_GAP, round(value, DECIMALS)))
 
 
-def _miss(value: float) -> float:
-    """Like ``_share``, but a real distance never rounds to 0: 0 means inside."""
-    return 0.0 if value <= 0.0 else _gap_share(value)
+def _miss(distance: float, width: float) -> float:
+    """``distance / width`` as a share, but a real distance never rounds to 0: 0 means inside."""
+    return 0.0 if distance <= 0.0 else _gap_share(distance / width)
 
 
 def _amount(value: float) -> float:

@@ -36,6 +36,7 @@ from issues.gaps import (
     TrendDirection,
     Zone,
     compute_issue,
+    describe_value,
     rollup,
     trend,
     validate_position,
@@ -329,6 +330,34 @@ def test_bridging_point_in_a_zone_is_the_one_closest_to_the_weighted_demands():
     assert all(c.share == 0.0 for c in bridging.concessions)
 
 
+def test_bridging_point_stays_inside_a_zone_that_starts_a_hair_above_the_minimum():
+    issue = make_issue(
+        Scale(ScaleKind.NUMERIC, minimum=0, maximum=1),
+        PartyPosition("Israel", 0.0, 1.0, priority=1),
+        PartyPosition("Hamas", 1e-94, 1.0, priority=1),
+    )
+
+    bridging = compute_issue(issue).bridging
+
+    assert bridging is not None
+    assert bridging.point == 1e-94
+
+
+def test_a_tiny_gap_never_rounds_to_zero_nor_does_the_concession_to_close_it():
+    issue = make_issue(
+        PRISONERS,
+        PartyPosition("Israel", 0.0, 0.0),
+        PartyPosition("Hamas", 1.0, 6.103515625e-05),
+    )
+
+    result = compute_issue(issue)
+
+    assert result.status == Status.GAP
+    assert result.gap == 1e-6
+    assert result.bridging is not None
+    assert max(c.share for c in result.bridging.concessions) == 1e-6
+
+
 def test_fractional_figures_are_written_without_trailing_zeros():
     issue = make_issue(
         PRISONERS,
@@ -356,6 +385,21 @@ def test_decimal_values_are_accepted_as_numbers():
     )
 
     assert compute_issue(issue) == compute_issue(prisoners_as_declared())
+
+
+@pytest.mark.parametrize(
+    ("scale", "value", "said"),
+    [
+        (CEASEFIRE, 60.0, "60 days"),
+        (CEASEFIRE, 365.0, "permanent"),
+        (CEASEFIRE, 1.0, "1 day"),
+        (PRISONERS, 12.5, "12.5 prisoners per hostage"),
+        (WITHDRAWAL, "phased", "a phased withdrawal tied to hostage releases"),
+        (GOVERNANCE, "unknown", "unknown"),
+    ],
+)
+def test_a_scale_value_is_described_as_people_say_it(scale, value, said):
+    assert describe_value(scale, value) == said
 
 
 # --- Worked examples: governance (categorical) --------------------------------------------
@@ -972,7 +1016,17 @@ def test_bridging_point_asks_nothing_of_anyone_when_a_zone_exists(issue):
 
     assert result.bridging is not None
     if result.status == Status.ZONE:
+        assert result.zone is not None
         assert all(c.share == 0.0 and c.amount == 0.0 for c in result.bridging.concessions)
+        if issue.scale.kind == ScaleKind.CATEGORICAL:
+            assert result.bridging.point in result.zone.options
+        else:
+            point = ordered(issue.scale, result.bridging.point)
+            low, high = (
+                ordered(issue.scale, result.zone.low),
+                ordered(issue.scale, result.zone.high),
+            )
+            assert low <= point <= high
     else:
         assert any(c.share > 0.0 for c in result.bridging.concessions)
 
