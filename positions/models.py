@@ -32,6 +32,7 @@ class Source(models.Model):
         max_length=16, choices=Reliability.choices, default=Reliability.UNKNOWN
     )
     notes = models.TextField(blank=True, max_length=5000)
+    version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -45,6 +46,7 @@ class Source(models.Model):
                 condition=Q(reliability__in=["high", "medium", "low", "unknown"]),
                 name="source_reliability_valid",
             ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="source_version_positive"),
         ]
 
     def __str__(self) -> str:

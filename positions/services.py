@@ -4,8 +4,9 @@ All in one transaction: either the position, its revision and the stale mark on 
 summary are saved together, or nothing is.
 """
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -17,7 +18,8 @@ from issues import gaps
 from issues.models import Issue, Layer, ScaleKind
 from issues.selectors import issue_scale
 from issues.services import gap_summary_request
-from talks.models import Party, TalkParty
+from talks.concurrency import StaleVersion
+from talks.models import Party, Talk, TalkParty
 from talks.services import talk_touch
 
 from .models import Interface, Position, PositionAcceptableOption, PositionRevision, Source
@@ -33,17 +35,14 @@ LAYER_INVALID = "Layer is 'declared' or 'assessed'."
 Value = float | str | None
 
 
-class PositionConflict(Exception):
+class PositionConflict(StaleVersion):
     """The position changed since the version the edit was based on. Nothing was saved."""
+
+    what = "position"
 
     def __init__(self, *, position: Position, based_on_version: int) -> None:
         self.position = position
-        self.current_version = position.version
-        self.based_on_version = based_on_version
-        super().__init__(
-            f"This position was changed by someone else: you edited version "
-            f"{based_on_version}, the current version is {position.version}."
-        )
+        super().__init__(instance=position, based_on_version=based_on_version)
 
 
 @dataclass(frozen=True)
@@ -384,14 +383,90 @@ def position_delete(
     return current
 
 
+# --- Sources ----------------------------------------------------------------------------------
+
+SOURCE_IN_USE = "This source is cited by {count} current position(s); remove it from them first."
+
+
+class SourceConflict(StaleVersion):
+    what = "source"
+
+
+@dataclass(frozen=True)
+class SourceInput:
+    title: str
+    url: str = ""
+    publisher: str = ""
+    published_on: dt.date | None = None
+    reliability: str = Source.Reliability.UNKNOWN
+    notes: str = ""
+
+
+def _source_fill(source: Source, data: SourceInput) -> None:
+    for name, value in asdict(data).items():
+        setattr(source, name, value)
+    errors: dict[str, str] = {}
+    try:
+        source.full_clean(exclude=["talk", "created_by", "version"])
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def source_create(*, talk: Talk, data: SourceInput, by: AbstractBaseUser | None) -> Source:
+    source = Source(talk=talk, created_by=by)
+    _source_fill(source, data)
+    source.save()
+    return source
+
+
+def _lock_source(source: Source, based_on_version: int) -> Source:
+    current = Source.objects.select_for_update().get(pk=source.pk)
+    if current.version != based_on_version:
+        raise SourceConflict(instance=current, based_on_version=based_on_version)
+    return current
+
+
+@transaction.atomic
+def source_update(
+    *, source: Source, based_on_version: int, data: SourceInput, by: AbstractBaseUser | None
+) -> Source:
+    """Correct a source's details. Refused with SourceConflict if it changed meanwhile."""
+    current = _lock_source(source, based_on_version)
+    before = {name: getattr(current, name) for name in asdict(data)}
+    _source_fill(current, data)
+    if before == asdict(data):
+        return current
+    current.version += 1
+    current.save()
+    return current
+
+
+@transaction.atomic
+def source_delete(*, source: Source, based_on_version: int, by: AbstractBaseUser | None) -> None:
+    """Remove a source no current position cites (withdrawn positions let it go)."""
+    current = _lock_source(source, based_on_version)
+    cited = current.positions.filter(deleted_at__isnull=True).count()
+    if cited:
+        raise ValidationError({"source": SOURCE_IN_USE.format(count=cited)})
+    current.delete()
+
+
 __all__ = [
     "Interface",
     "PositionConflict",
     "PositionInput",
+    "SourceConflict",
+    "SourceInput",
     "position_create",
     "position_delete",
     "position_input_from",
     "position_snapshot",
     "position_update",
     "position_validate",
+    "source_create",
+    "source_delete",
+    "source_update",
 ]
