@@ -8,7 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from talks.models import TalkParty
 
 from . import gaps
-from .models import GapSummary, Issue, IssueOption, ScaleKind
+from .models import GapSummary, GapSummaryHistory, Issue, IssueOption, ScaleKind
 
 
 def issue_scale(*, issue: Issue, options: Iterable[IssueOption] | None = None) -> gaps.Scale:
@@ -82,3 +82,10 @@ def gap_summaries_for_talk(*, talk_id: int, layer: str) -> QuerySet[GapSummary]:
 
 def is_option_scale(kind: str) -> bool:
     return kind in {ScaleKind.ORDINAL, ScaleKind.CATEGORICAL}
+
+
+def gap_history(*, issue_id: int, layer: str) -> QuerySet[GapSummaryHistory]:
+    """Every computed state of an issue's summary on a layer whose figures changed, oldest first."""
+    return GapSummaryHistory.objects.filter(issue_id=issue_id, layer=layer).order_by(
+        "computed_at", "rev"
+    )
