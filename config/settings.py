@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "talks",
     "issues",
     "positions",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -185,10 +186,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
 }
+# knox's token model is swappable; naming it lets other models (api.TokenSettings) point at it.
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 (a model name, not a secret)
 REST_KNOX = {
     "TOKEN_TTL": timedelta(days=int(os.environ.get("API_TOKEN_TTL_DAYS", "90"))),
     "AUTO_REFRESH": False,
+    # Marks Redline tokens so secret scanners (and people) can recognise a leaked one.
+    "TOKEN_PREFIX": "rl_",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Redline API",
@@ -198,6 +204,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.describe_api",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "TalkStatusEnum": "talks.models.Talk.Status",
+        "PositionStatusEnum": "positions.models.Position.Status",
+        "GapStatusEnum": "issues.models.GapSummary.Status",
+        "InterfaceEnum": "positions.models.Interface",
+    },
 }
 
 # --- Celery ------------------------------------------------------------------------------------
