@@ -118,3 +118,40 @@ def filled(small_talk, fresh_cache, django_capture_on_commit_callbacks) -> Fille
         "analyst-read-only": token_client(st.analyst, read_only=True),
     }
     return filled
+
+
+def csv_rows(response: Any) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    text = b"".join(response.streaming_content).decode("utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def from_cell(text: str, like: Any) -> Any:
+    """Read a CSV cell back into the JSON value it was written from (`like` gives the type)."""
+    from api.csv_export import restore_cell
+
+    if like is None:
+        assert text == "", text
+        return None
+    if isinstance(like, bool):
+        return {"true": True, "false": False}[text]
+    if isinstance(like, int | float):
+        return json.loads(text)
+    if isinstance(like, list | dict):
+        return json.loads(restore_cell(text))
+    return restore_cell(text)
+
+
+def all_pages(client: Any, url: str, params: dict[str, Any] | None = None) -> list[dict]:
+    """Every row of a cursor-paginated list, following the next links."""
+    rows: list[dict] = []
+    response = client.get(url, params or {})
+    while True:
+        assert response.status_code == 200, response.content
+        page = body(response)
+        rows.extend(page["results"])
+        if not page["next"]:
+            return rows
+        response = client.get(page["next"])

@@ -16,6 +16,14 @@ pytest_plugins = ["tests.fixtures", "tests.api_support"]
 REQUIRE_ALL = os.environ.get("REDLINE_REQUIRE_ALL") == "1"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Tests create many users; the production hasher spends a third of a second on each."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _tasks_in_process(request, settings):
     """Run Celery tasks eagerly unless the test drives a real worker."""
