@@ -49,8 +49,11 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, Mapping):
         for key, value in detail.items():
-            name = NON_FIELD if key in ("__all__", NON_FIELD) and not prefix else str(key)
-            path = f"{prefix}.{name}" if prefix else name
+            if isinstance(key, int):  # an item of a list of objects
+                path = f"{prefix}[{key}]"
+            else:
+                name = NON_FIELD if key in ("__all__", NON_FIELD) and not prefix else str(key)
+                path = f"{prefix}.{name}" if prefix else name
             for k, v in flatten_errors(value, path).items():
                 out.setdefault(k, []).extend(v)
     elif isinstance(detail, list | tuple):
