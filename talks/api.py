@@ -24,6 +24,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.access import access_for
 from api.base import ApiViewSet
 from api.conditional import content_etag, key_etag, none_match
 from api.errors import BadQuery
@@ -261,15 +262,18 @@ class PartyFilterSet(django_filters.FilterSet):
         model = Party
         fields: list[str] = []
 
-    # Talk and role must hold for the same role row, so they are applied in one filter().
+    # Talk and role must hold for the same role row, and that row must be in a talk the
+    # user belongs to (a role elsewhere is not theirs to see), so one filter() does it all.
     def filter_queryset(self, queryset: QuerySet[Party]) -> QuerySet[Party]:
         talk, role = self.form.cleaned_data.get("talk"), self.form.cleaned_data.get("role")
-        condition = Q()
+        if talk is None and not role:
+            return queryset
+        condition = Q(talk_roles__talk_id__in=access_for(self.request).talk_ids)
         if talk is not None:
             condition &= Q(talk_roles__talk=talk)
         if role:
             condition &= Q(talk_roles__role=role)
-        return queryset.filter(condition) if condition else queryset
+        return queryset.filter(condition)
 
 
 @extend_schema_view(
