@@ -34,6 +34,7 @@ from .parsers import LimitedJSONParser
 
 AS_OF_INVALID = "Give a date and time in ISO 8601, e.g. 2026-10-01T12:00:00Z."
 UNKNOWN_PARAMETER = "Unknown query parameter. This endpoint takes: {known}."
+REPEATED_PARAMETER = "Give this parameter once."
 UNKNOWN_ORDERING = "Unknown ordering '{field}'. Order by: {allowed} (prefix - to reverse)."
 FORMAT_UNKNOWN = "Choose format {choices}."
 
@@ -46,7 +47,7 @@ class StrictOrderingFilter(OrderingFilter):
 
     def get_ordering(self, request: Request, queryset: Any, view: Any) -> list[str]:
         allowed = list(getattr(view, "ordering_fields", ()) or ())
-        raw = request.query_params.get(self.ordering_param)
+        raw = request.query_params.get(self.ordering_param) or None
         if raw is not None and not getattr(view, "ordering_disabled", False):
             ordering = [term.strip() for term in raw.split(",")]
             for term in ordering:
@@ -120,6 +121,8 @@ class ApiViewSet(GenericViewSet):
         try:
             return super().perform_content_negotiation(request, force)
         except Http404 as exc:  # ?format= naming a renderer this endpoint lacks
+            if getattr(self, "action", None) is None:
+                return super().perform_content_negotiation(request, force=True)
             choices = "json or csv" if self.action in self.csv_actions else "json"
             raise BadQuery(
                 {api_settings.URL_FORMAT_OVERRIDE: [FORMAT_UNKNOWN.format(choices=choices)]}
@@ -143,11 +146,16 @@ class ApiViewSet(GenericViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        if getattr(self, "action", None) is None:
+            return  # a method this endpoint lacks: answered 405 next
         allowed = self.allowed_query_params()
         unknown = sorted(set(request.query_params) - allowed)
         if unknown:
             known = ", ".join(sorted(allowed))
             raise BadQuery({name: [UNKNOWN_PARAMETER.format(known=known)] for name in unknown})
+        repeated = sorted(k for k, v in request.query_params.lists() if len(v) > 1)
+        if repeated:
+            raise BadQuery({name: [REPEATED_PARAMETER] for name in repeated})
 
     def as_of(self) -> dt.datetime | None:
         raw = self.request.query_params.get("as_of")

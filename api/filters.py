@@ -7,6 +7,7 @@ filter or a body can never tell a stranger that a talk (or its issue, party) exi
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import serializers
@@ -36,6 +37,25 @@ def visible_parties(request: Any) -> QuerySet[Party]:
     return Party.objects.filter(talk_roles__talk_id__in=access_for(request).talk_ids).distinct()
 
 
+EMPTY_FILTER = "Give a value, or leave the parameter out."
+BOOLEAN_INVALID = "Give true or false."
+
+
+class StrictBooleanField(forms.Field):
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if value not in ("true", "false"):
+            raise forms.ValidationError(BOOLEAN_INVALID, code="invalid")
+        return value == "true"
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """true or false and nothing else (django-filter's own reads 'null' as no filter)."""
+
+    field_class = StrictBooleanField
+
+
 class TalkFilter(django_filters.ModelChoiceFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("queryset", visible_talks)
@@ -63,6 +83,11 @@ class ViewFilterBackend(DjangoFilterBackend):
     answers a bad filter value as a query error."""
 
     def filter_queryset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset = self.get_filterset_class(view, queryset)
+        if filterset is not None:
+            empty = [k for k in filterset.base_filters if request.query_params.get(k) == ""]
+            if empty:
+                raise BadQuery({name: [EMPTY_FILTER] for name in empty})
         try:
             return super().filter_queryset(request, queryset, view)
         except serializers.ValidationError as exc:

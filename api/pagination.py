@@ -9,7 +9,7 @@ from .errors import BadQuery
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 INVALID_CURSOR = "Invalid cursor: follow the next or previous link as given."
-PAGE_SIZE_INVALID = f"Enter a whole number from 1 (pages hold at most {MAX_PAGE_SIZE} rows)."
+PAGE_SIZE_INVALID = f"Enter a whole number from 1 to {MAX_PAGE_SIZE}."
 
 
 class ApiCursorPagination(CursorPagination):
@@ -24,9 +24,9 @@ class ApiCursorPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or int(raw) < 1:
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
             raise BadQuery({"page_size": [PAGE_SIZE_INVALID]})
-        return min(int(raw), self.max_page_size)
+        return int(raw)
 
     def decode_cursor(self, request: Request) -> Any:
         try:

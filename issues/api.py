@@ -22,7 +22,13 @@ from rest_framework.response import Response
 from api.base import ApiViewSet
 from api.conditional import content_etag, if_match_version, version_etag
 from api.csv_export import csv_response
-from api.filters import IssueFilter, TalkFilter, VisibleSlugField, visible_talks
+from api.filters import (
+    IssueFilter,
+    StrictBooleanFilter,
+    TalkFilter,
+    VisibleSlugField,
+    visible_talks,
+)
 from api.schema import (
     AS_OF,
     CREATE_ERRORS,
@@ -628,7 +634,7 @@ class GapFilterSet(django_filters.FilterSet):
     issue = IssueFilter(field_name="issue")
     layer = django_filters.ChoiceFilter(choices=Layer.choices)
     status = django_filters.ChoiceFilter(choices=GapSummary.Status.choices)
-    pending = django_filters.BooleanFilter(field_name="pending")
+    pending = StrictBooleanFilter(field_name="pending")
 
     class Meta:
         model = GapSummary
@@ -640,6 +646,11 @@ class GapAsOfFilterSet(django_filters.FilterSet):
     issue = IssueFilter(field_name="issue")
     layer = django_filters.ChoiceFilter(choices=Layer.choices)
     status = django_filters.ChoiceFilter(choices=GapSummary.Status.choices)
+    pending = StrictBooleanFilter(method="past_pending")
+
+    def past_pending(self, queryset: QuerySet[Any], name: str, value: bool) -> QuerySet[Any]:
+        # A summary from history was complete when stored: none of them is pending.
+        return queryset.none() if value else queryset
 
     class Meta:
         model = GapSummaryHistory

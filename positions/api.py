@@ -684,6 +684,7 @@ class RevisionViewSet(ApiViewSet):
 
 class SourceSerializer(serializers.ModelSerializer):
     talk = serializers.SlugField(source="talk.slug")
+    url = serializers.CharField(help_text="Where it was published (a URL), or empty.")
     created_by = serializers.SerializerMethodField()
 
     class Meta:
