@@ -5,10 +5,10 @@ import re
 
 import pytest
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api_support import token_client
 
@@ -41,7 +41,7 @@ def test_every_operation_documents_its_parameters_errors_and_an_example(openapi)
         label = f"{method.upper()} {path}"
         assert operation.get("summary"), label
         responses = operation["responses"]
-        assert OPERATION_ERRORS <= set(responses), label
+        assert set(responses) >= OPERATION_ERRORS, label
         for code in responses:
             if code.startswith("4"):
                 schema = responses[code]["content"]["application/json"]["schema"]["$ref"]
