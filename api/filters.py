@@ -78,6 +78,37 @@ class PartyFilter(django_filters.ModelChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
+ISSUE_KEY_UNKNOWN = "Select a valid choice. That choice is not one of the available choices."
+
+
+class IssueKeyFilter(django_filters.CharFilter):
+    """An issue by its key (keys are unique per talk: combine with `talk` to pick one)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label", "The issue's key (combine with talk).")
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        if value in (None, ""):
+            return qs
+        request = getattr(self.parent, "request", None)
+        if not visible_issues(request).filter(key=value).exists():
+            raise BadQuery({self.field_name_param: [ISSUE_KEY_UNKNOWN]})
+        return qs.filter(**{self.field_name: value})
+
+    @property
+    def field_name_param(self) -> str:
+        return next(name for name, f in self.parent.filters.items() if f is self)
+
+
+class PartyNameFilter(django_filters.ModelChoiceFilter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", visible_parties)
+        kwargs.setdefault("to_field_name", "name")
+        kwargs.setdefault("label", "The party's name, e.g. Israel.")
+        super().__init__(*args, **kwargs)
+
+
 class ViewFilterBackend(DjangoFilterBackend):
     """Lets a view choose its FilterSet per request (e.g. another one for `as_of`), and
     answers a bad filter value as a query error."""

@@ -21,7 +21,9 @@ from api.conditional import if_match_version, version_etag
 from api.csv_export import csv_response
 from api.filters import (
     IssueFilter,
+    IssueKeyFilter,
     PartyFilter,
+    PartyNameFilter,
     TalkFilter,
     VisibleRelatedField,
     VisibleSlugField,
@@ -282,7 +284,9 @@ def _input_from(base: PositionInput, data: dict[str, Any]) -> PositionInput:
 class _PositionFilterBase(django_filters.FilterSet):
     talk = TalkFilter(field_name="issue__talk")
     issue = IssueFilter(field_name="issue")
+    issue_key = IssueKeyFilter(field_name="issue__key")
     party = PartyFilter(field_name="party")
+    party_name = PartyNameFilter(field_name="party")
     layer = django_filters.ChoiceFilter(choices=Layer.choices)
 
 

@@ -65,7 +65,9 @@ def grow(f, capture) -> None:
             issue = IssueFactory(talk=st.talk, key=f"extra-{i}", scale_max=100)
             for party in [st.north, st.south, *parties]:
                 for layer in ("declared", "assessed"):
-                    write_position(st, issue, party, PositionInput(demand=10 + i, red_line=60), layer)
+                    write_position(
+                        st, issue, party, PositionInput(demand=10 + i, red_line=60), layer
+                    )
             ordinal = IssueFactory(
                 talk=st.talk, key=f"ord-{i}", scale_kind="ordinal", scale_min=None, scale_max=None
             )
@@ -93,8 +95,15 @@ def grow(f, capture) -> None:
     for i in range(8):
         SourceFactory(talk=st.talk, title=f"Source {i}")
         Round.objects.create(talk=st.talk, number=10 + i, starts_on=dt.date(2026, 9, 1 + i))
-    add_options(IssueFactory(talk=st.talk, key="cat", scale_kind="categorical", scale_min=None,
-                             scale_max=None), "p", "q", "r", "s")
+    add_options(
+        IssueFactory(
+            talk=st.talk, key="cat", scale_kind="categorical", scale_min=None, scale_max=None
+        ),
+        "p",
+        "q",
+        "r",
+        "s",
+    )
 
 
 @pytest.mark.parametrize("role", ["analyst", "viewer"])

@@ -19,9 +19,7 @@ THREADS = 24  # the server opens one database connection per request in flight
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_200_concurrent_patches_with_one_etag_give_one_success_and_199_412(
-    small_talk, live_server
-):
+def test_200_concurrent_patches_with_one_etag_give_one_success_and_199_412(small_talk, live_server):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL")
     from api.services import api_token_create

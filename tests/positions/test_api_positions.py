@@ -489,3 +489,15 @@ def test_positions_written_by_services_show_up_for_scripts(filled):
     )
     data = body(f.client("viewer").get(detail(position)))
     assert (data["demand"], data["red_line"], data["updated_via"]) == ("some", "most", "web")
+
+
+def test_scripts_can_find_positions_by_issue_key_and_party_name(filled):
+    f = filled
+    client = f.client("viewer")
+    rows = all_pages(client, URL, {"talk": "small", "issue_key": "truce", "party_name": "North"})
+    assert [(r["id"], r["layer"]) for r in rows] == [(f.north_truce.pk, "declared")]
+    theirs = f.other_position.party.name  # a party of a talk the viewer is not in
+    for params in ({"issue_key": "nope"}, {"party_name": "Nobody"}, {"party_name": theirs}):
+        response = client.get(URL, params)
+        assert response.status_code == 400, params
+        assert list(body(response)["errors"]) == list(params)
