@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "talks",
     "issues",
     "positions",
+    "audit",
 ]
 
 MIDDLEWARE = [
