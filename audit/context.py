@@ -9,6 +9,8 @@ This module imports nothing that needs configured settings: it can be used anywh
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 import re
 import uuid
@@ -137,3 +139,33 @@ def activate(ctx: AuditContext) -> Any:
 
 def deactivate(token: Any) -> None:
     _current.reset(token)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: REMOTE_ADDR, or the address the trusted proxies saw.
+
+    With PROXY_COUNT proxies in front (each appending to X-Forwarded-For), the client is the
+    PROXY_COUNT-th entry from the right; entries further left are whatever the client sent.
+    """
+    from django.conf import settings
+
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = int(getattr(settings, "PROXY_COUNT", 0))
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies > 0 and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            address = hops[-min(proxies, len(hops))]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds `request_id` to every log record, so a log line can be tied to its request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ctx = _current.get()
+        record.request_id = ctx.request_id if ctx is not None else "-"
+        return True
