@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from audit.services import audit_record_created
 from talks.models import Talk
 from talks.services import talk_touch
 
@@ -65,10 +66,12 @@ def issue_create(
     )
     issue.full_clean()
     issue.save()
-    IssueOption.objects.bulk_create(
+    created = IssueOption.objects.bulk_create(
         IssueOption(issue=issue, key=o.key, label=o.label, description=o.description, order=i)
         for i, o in enumerate(options)
     )
+    # bulk_create sends no model signals: the options' creation is recorded here.
+    audit_record_created(instances=created)
     gap_summaries_ensure(issues=[issue])
     return issue
 

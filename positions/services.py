@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record, object_type_of
 from issues import gaps
 from issues.models import Issue, Layer, ScaleKind
 from issues.selectors import issue_scale
@@ -220,7 +221,8 @@ def _record(
     note: str,
 ) -> PositionRevision:
     after = position_snapshot(position)
-    return PositionRevision.objects.create(
+    changes = _diff(before, after)
+    revision = PositionRevision.objects.create(
         position=position,
         issue_id=position.issue_id,
         party_id=position.party_id,
@@ -228,12 +230,24 @@ def _record(
         version=position.version,
         action=action,
         snapshot=after,
-        changes=_diff(before, after),
+        changes=changes,
         note=note.strip(),
         by=by,
         via=via,
         created_at=position.updated_at,
     )
+    audit_record(
+        action=action,
+        object_type=object_type_of(position),
+        object_id=position.pk,
+        label=f"{position} v{position.version}",
+        talk_id=position.issue.talk_id,
+        changes={key: {"before": old, "after": new} for key, (old, new) in changes.items()},
+        note=note.strip(),
+        user=by,
+        interface=via,
+    )
+    return revision
 
 
 def _issue_with_options(issue: Issue) -> Issue:

@@ -115,4 +115,3 @@ def test_the_role_command_refuses_to_grant_to_the_tables_owner():
     owner = connection.settings_dict["USER"]
     with pytest.raises(CommandError, match=r"superuser|owner"):
         call_command("db_app_role", role=owner)
-
