@@ -112,8 +112,9 @@ class SignInThrottleMiddleware:
 class RequestSizeLimitMiddleware:
     """Refuse bodies over the limit from their Content-Length, before anything reads them.
 
-    DATA_UPLOAD_MAX_MEMORY_SIZE alone does not cover a parser that reads the raw stream
-    (DRF's JSON parser does); file uploads get REQUEST_MAX_UPLOAD_SIZE instead.
+    Django and DRF enforce DATA_UPLOAD_MAX_MEMORY_SIZE only once a parser reads the body,
+    and answer with a bare 400; this answers 413 with the limit (JSON under /api/) first.
+    Multipart bodies (file uploads, which Django streams to disk) get REQUEST_MAX_UPLOAD_SIZE.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

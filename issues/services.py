@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -26,6 +27,10 @@ from . import gaps, selectors
 from .models import GapSummary, GapSummaryHistory, Issue, IssueOption, Layer, ScaleKind
 
 logger = logging.getLogger(__name__)
+
+
+OPTION_INVALID = "Option {number}, {field}: {message}"
+OPTION_KEYS_REPEAT = "Each option needs its own key."
 
 
 @dataclass(frozen=True)
@@ -65,11 +70,26 @@ def issue_create(
         max_label=max_label,
     )
     issue.full_clean()
-    issue.save()
-    created = IssueOption.objects.bulk_create(
+    rows = [
         IssueOption(issue=issue, key=o.key, label=o.label, description=o.description, order=i)
         for i, o in enumerate(options)
-    )
+    ]
+    option_errors = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            row.clean_fields(exclude=["issue"])
+        except ValidationError as exc:
+            option_errors += [
+                OPTION_INVALID.format(number=number, field=field, message=message)
+                for field, messages in exc.message_dict.items()
+                for message in messages
+            ]
+    if len({row.key for row in rows}) < len(rows):
+        option_errors.append(OPTION_KEYS_REPEAT)
+    if option_errors:
+        raise ValidationError({"options": option_errors})
+    issue.save()
+    created = IssueOption.objects.bulk_create(rows)
     # bulk_create sends no model signals: the options' creation is recorded here.
     audit_record_created(instances=created)
     gap_summaries_ensure(issues=[issue])

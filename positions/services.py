@@ -25,6 +25,7 @@ from .models import Interface, Position, PositionAcceptableOption, PositionRevis
 
 NOTE_REQUIRED = "A change note is required: say what changed and why."
 NOTE_TOO_LONG = "Keep the change note under 2,000 characters."
+TEXT_TOO_LONG = "Keep this under {limit:,} characters (it has {length:,})."
 PARTY_NOT_IN_TALK = "{party} is not a party to this talk."
 POSITION_EXISTS = "{party} already has a {layer} position on this issue; edit it instead."
 UNKNOWN_CHOICE = "'{value}' is not one of: {choices}."
@@ -131,6 +132,11 @@ def position_validate(*, issue: Issue, data: PositionInput, note: str | None = N
             priority=data.priority,
         )
     )
+    for name in ("rationale", "conditions"):
+        limit = Position._meta.get_field(name).max_length
+        length = len(getattr(data, name))
+        if limit is not None and length > limit:
+            errors[name] = TEXT_TOO_LONG.format(limit=limit, length=length)
     if data.confidence not in Position.Confidence.values:
         errors["confidence"] = _choice_error(data.confidence, Position.Confidence.values)
     if data.status not in Position.Status.values:
