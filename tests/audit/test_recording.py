@@ -14,8 +14,8 @@ from audit.admin import AssessedReadAdminMixin, AuditedAdminMixin
 from audit.context import Interface, audit_context
 from audit.models import AuditEvent
 from audit.tracking import is_tracked, token_ref
-from issues.models import IssueOption
-from issues.services import OptionInput, issue_create
+from issues.models import Issue, IssueOption
+from issues.services import OptionInput, issue_create, issue_options_reorder
 from positions.models import Position
 from positions.services import (
     PositionConflict,
@@ -167,10 +167,12 @@ def test_the_import_records_every_row_it_creates_as_the_system(demo):
         "issues.issue",
         "issues.issueoption",
         "positions.position",
+        "positions.proposal",
     }
     assert {e.action for e in imported} == {"create"}
     assert {e.request_id for e in imported} == {imported[0].request_id}
-    assert {e.username for e in imported if e.object_type != "positions.position"} == {""}
+    attributed = {"positions.position", "positions.proposal"}  # services given `by`
+    assert {e.username for e in imported if e.object_type not in attributed} == {""}
     positions = [e for e in imported if e.object_type == "positions.position"]
     assert {e.username for e in positions} == {"analyst"}
     assert len(positions) == Position.objects.count()
@@ -281,12 +283,19 @@ def test_a_save_that_changes_nothing_records_nothing(small_talk):
     assert AuditEvent.objects.count() == before
 
 
-def test_every_admin_of_an_audited_model_goes_through_the_audit_mixins():
+def test_every_admin_of_an_audited_model_goes_through_the_audit_mixins(rf):
+    request = rf.get("/admin/")
+    request.user = get_user_model()(is_active=True, is_staff=True, is_superuser=True)
     for model, model_admin in admin.site._registry.items():
         if model._meta.app_label not in {"talks", "issues", "positions", "audit"}:
             continue
         if is_tracked(model):
             assert isinstance(model_admin, AuditedAdminMixin), model
+        else:
+            # Anything the signals do not record is written by services only, never here.
+            assert not model_admin.has_add_permission(request), model
+            assert not model_admin.has_change_permission(request), model
+            assert not model_admin.has_delete_permission(request), model
         if any(f.name == "layer" for f in model._meta.fields):
             assert isinstance(model_admin, AssessedReadAdminMixin), model
 
@@ -305,3 +314,66 @@ def test_staff_reading_assessed_positions_in_the_admin_is_recorded(client, demo)
     reads = events(action="read")
     assert len(reads) == 2
     assert reads[1].note == f"admin: position {assessed.pk}"
+
+
+def test_the_editing_services_record_their_writes_under_the_request(small_talk):
+    from positions.services import (
+        ProposalInput,
+        SourceInput,
+        proposal_create,
+        source_create,
+        source_update,
+    )
+    from talks.services import membership_add, membership_set_role
+
+    st = small_talk
+    with audit_context(interface=Interface.WEB, request_id="req-services-1", user=st.analyst):
+        member = membership_add(talk=st.talk, user=st.outsider, role="viewer", by=st.analyst)
+        membership_set_role(membership=member, role="mediator", by=st.analyst)
+        source = source_create(talk=st.talk, data=SourceInput(title="Wire"), by=st.analyst)
+        source_update(
+            source=source,
+            based_on_version=1,
+            data=SourceInput(title="Wire, corrected"),
+            by=st.analyst,
+        )
+        issue = Issue.objects.get(pk=st.ordinal.pk)
+        issue_options_reorder(
+            issue=issue,
+            based_on_version=issue.version,
+            keys=["all", "most", "some", "none"],
+            by=st.analyst,
+        )
+        proposal = proposal_create(
+            talk=st.talk,
+            data=ProposalInput(title="Package", mediator_id=st.broker.pk),
+            by=st.mediator,
+            via="web",
+        )
+    recorded = events(request_id="req-services-1")
+    assert {e.interface for e in recorded} == {"web"}
+    assert {e.talk_id for e in recorded} == {st.talk.pk}
+    changes = [(e.object_type, e.action, e.changes) for e in recorded]
+    assert (
+        "talks.membership",
+        "update",
+        {"role": {"before": "viewer", "after": "mediator"}},
+    ) in changes
+    assert (
+        "positions.source",
+        "update",
+        {
+            "title": {"before": "Wire", "after": "Wire, corrected"},
+            "version": {"before": 1, "after": 2},
+        },
+    ) in changes
+    order = {"before": ["none", "some", "most", "all"], "after": ["all", "most", "some", "none"]}
+    assert ("issues.issue", "update", {"option_order": order}) in changes
+    (drafted,) = [e for e in recorded if e.object_type == "positions.proposal"]
+    assert (drafted.action, drafted.user, drafted.object_id) == (
+        "create",
+        st.mediator,
+        str(proposal.pk),
+    )
+    assert drafted.changes["title"] == {"before": None, "after": "Package"}
+    assert {e.user for e in recorded if e.object_type != "positions.proposal"} == {st.analyst}
