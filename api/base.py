@@ -7,7 +7,7 @@ API's one error shape.
 """
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.http import Http404
@@ -22,7 +22,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.viewsets import GenericViewSet
 
+from audit.services import audit_assessed_read
+from issues.models import Layer
 from talks.concurrency import StaleVersion
+from talks.models import Talk
 
 from .access import Access, TokenScope, access_for
 from .conditional import none_match, version_etag
@@ -37,6 +40,11 @@ UNKNOWN_PARAMETER = "Unknown query parameter. This endpoint takes: {known}."
 REPEATED_PARAMETER = "Give this parameter once."
 UNKNOWN_ORDERING = "Unknown ordering '{field}'. Order by: {allowed} (prefix - to reverse)."
 FORMAT_UNKNOWN = "Choose format {choices}."
+
+
+def _talk_id(row: Any) -> int:
+    issue = getattr(row, "issue", None)
+    return issue.talk_id if issue is not None else row.talk_id
 
 
 class StrictOrderingFilter(OrderingFilter):
@@ -185,11 +193,32 @@ class ApiViewSet(GenericViewSet):
 
     # --- responses -----------------------------------------------------------------------
 
-    def page_of(self, queryset: Any, serializer_class: Any = None) -> Response:
+    def page_of(
+        self, queryset: Any, serializer_class: Any = None, *, assessed_read: str = ""
+    ) -> Response:
+        """A page of rows; with `assessed_read`, assessed rows on it are recorded as read."""
         serializer_class = serializer_class or self.get_serializer_class()
         page = self.paginate_queryset(queryset)
+        if assessed_read:
+            self.record_assessed_read(
+                {_talk_id(row) for row in page if row.layer == Layer.ASSESSED}, assessed_read
+            )
         data = serializer_class(page, many=True, context=self.get_serializer_context()).data
         return self.get_paginated_response(data)
+
+    def record_assessed_read(self, talk_ids: Iterable[int], what: str) -> None:
+        """Log that the user is being shown the assessed layer of these talks (SECURITY.md:
+        every response that shows it records one read per talk)."""
+        ids = set(talk_ids)
+        if not ids:
+            return
+        for talk in Talk.objects.filter(pk__in=ids).order_by("pk"):
+            audit_assessed_read(user=self.request.user, talk=talk, what=what)
+
+    def record_assessed_rows(self, queryset: Any, talk_path: str, what: str) -> None:
+        """As record_assessed_read, for every row a queryset (an export) will show."""
+        assessed = queryset.filter(layer=Layer.ASSESSED).order_by()
+        self.record_assessed_read(assessed.values_list(talk_path, flat=True).distinct(), what)
 
     def conditional(
         self, data: Any, etag: str, *, status_code: int = status.HTTP_200_OK, **headers: str

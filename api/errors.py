@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler, set_rollback
+from rest_framework.views import exception_handler
 
 from talks.concurrency import StaleVersion
 
@@ -97,10 +97,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         headers = {}
         render = getattr(view, "stale_representation", None)
         if render is not None:
-            # Read before the request's transaction is marked for rollback.
             body["current"], headers["ETag"] = render(exc)
             body["current_version"] = int(headers["ETag"].strip('"'))
-        set_rollback()
+        # No rollback: the refused write saved nothing (the services check the version
+        # before writing, in their own savepoint), and what the 412 shows may have to be
+        # recorded as read (an assessed position).
         return Response(body, status=status.HTTP_412_PRECONDITION_FAILED, headers=headers)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_errors(exc))

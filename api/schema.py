@@ -140,16 +140,22 @@ ERROR_428 = _error(
     "precondition_required",
     "Send If-Match with the ETag of the version you edited (from its last GET or write).",
 )
+ERROR_429 = _error(
+    "Too many requests from this user (or, signed out, this address); see Retry-After.",
+    "throttled",
+    "Request was throttled. Expected available in 12 seconds.",
+)
 NOT_MODIFIED = OpenApiResponse(description="Not modified: your copy (If-None-Match) is current.")
 
-READ_ERRORS = {400: ERROR_400, 401: ERROR_401, 404: ERROR_404}
-LIST_ERRORS = {400: ERROR_400, 401: ERROR_401}
+READ_ERRORS = {400: ERROR_400, 401: ERROR_401, 404: ERROR_404, 429: ERROR_429}
+LIST_ERRORS = {400: ERROR_400, 401: ERROR_401, 429: ERROR_429}
 CREATE_ERRORS = {
     400: ERROR_400,
     401: ERROR_401,
     403: ERROR_403,
     413: ERROR_413,
     415: ERROR_415,
+    429: ERROR_429,
 }
 WRITE_ERRORS = {
     **CREATE_ERRORS,

@@ -712,18 +712,22 @@ class GapSummaryViewSet(ApiViewSet):
     def list(self, request: Request) -> Any:
         queryset = self.filter_queryset(self.get_queryset())
         if self.wants_csv():
+            self.record_assessed_rows(queryset, "issue__talk_id", "gap summaries CSV")
             rows = (GapSummarySerializer(s).data for s in queryset.iterator(chunk_size=500))
             return csv_response(
                 columns=list(GapSummarySerializer().fields), rows=rows, filename="gaps.csv"
             )
-        return self.page_of(queryset)
+        return self.page_of(queryset, assessed_read="gap summaries")
 
     def retrieve(self, request: Request, issue_pk: int, layer: str) -> Response:
         summary = self.get_queryset().filter(issue_id=issue_pk, layer=layer).first()
         if summary is None:
             raise NotFound()
         data = GapSummarySerializer(summary).data
-        return self.conditional(data, content_etag(data))
+        response = self.conditional(data, content_etag(data))
+        if response.status_code == status.HTTP_200_OK and layer == Layer.ASSESSED:
+            self.record_assessed_read([summary.issue.talk_id], f"gap summary {summary.issue.key}")
+        return response
 
 
 @extend_schema_view(
@@ -759,9 +763,11 @@ class GapHistoryViewSet(ApiViewSet):
     csv_actions = frozenset({"list"})
 
     def list(self, request: Request, issue_pk: int, layer: str) -> Any:
-        issue = Issue.objects.filter(pk=issue_pk).values_list("talk_id", flat=True).first()
-        if issue is None or not self.access.can_read(issue, layer):
+        issue = Issue.objects.filter(pk=issue_pk).only("talk_id", "key").first()
+        if issue is None or not self.access.can_read(issue.talk_id, layer):
             raise NotFound()
+        if layer == Layer.ASSESSED:
+            self.record_assessed_read([issue.talk_id], f"gap history {issue.key}")
         queryset = self.filter_queryset(selectors.gap_history(issue_id=issue_pk, layer=layer))
         if self.wants_csv():
             rows = (GapHistorySerializer(h).data for h in queryset.iterator(chunk_size=500))

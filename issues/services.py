@@ -21,6 +21,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record, audit_record_created, object_type_of
 from talks.concurrency import StaleVersion
 from talks.models import Talk
 from talks.services import talk_touch
@@ -40,8 +42,8 @@ OUTSIDE_NEW_SCALE = (
 )
 OPTION_KEY_TAKEN = "This issue already has an option with the key '{key}'."
 OPTION_IN_USE = (
-    "This option is used by {count} position(s), current or withdrawn; "
-    "change them to another option first."
+    "This option is used {count} time(s) by positions (current or withdrawn), their linked "
+    "conditions or proposals; change them to another option first."
 )
 OPTION_UNKNOWN = "'{key}' is not an option of this issue."
 OPTION_KEYS_MISMATCH = "Give every option of the issue exactly once."
@@ -166,6 +168,8 @@ def issue_create(
     for row in rows:
         row.issue = issue
     IssueOption.objects.bulk_create(rows)
+    # bulk_create sends no model signals: the options' creation is recorded here.
+    audit_record_created(instances=rows)
     gap_summaries_ensure(issues=[issue])
     talk_touch(talk_id=talk.pk)
     return issue
@@ -305,6 +309,7 @@ def issue_option_add(
 
 def _renumber(issue: Issue, ordered: Sequence[IssueOption]) -> None:
     """Give options the orders 0..n-1 without tripping the (issue, order) unique constraint."""
+    before = list(issue.options.order_by("order").values_list("key", flat=True))
     shift = len(ordered) + max((o.order for o in ordered if o.pk), default=0) + 1
     IssueOption.objects.filter(issue=issue).update(order=F("order") + shift)
     for i, option in enumerate(ordered):
@@ -313,6 +318,17 @@ def _renumber(issue: Issue, ordered: Sequence[IssueOption]) -> None:
             option.save()
         else:
             IssueOption.objects.filter(pk=option.pk).update(order=i)
+    after = [option.key for option in ordered]
+    if [key for key in before if key in after] != [key for key in after if key in before]:
+        # The orders move by QuerySet.update, which the audit signals do not see.
+        audit_record(
+            action=AuditAction.UPDATE,
+            object_type=object_type_of(issue),
+            object_id=issue.pk,
+            label=str(issue),
+            talk_id=issue.talk_id,
+            changes={"option_order": {"before": before, "after": after}},
+        )
 
 
 @transaction.atomic
@@ -365,13 +381,23 @@ def issue_option_delete(
     by: AbstractBaseUser | None,
 ) -> None:
     """Remove an option no position uses; a scale keeps at least two options."""
-    from positions.models import Position, PositionAcceptableOption
+    from positions.models import Position, PositionAcceptableOption, ProposalTerm
 
     current = _options_locked(option.issue, based_on_version)
     row = IssueOption.objects.get(pk=option.pk, issue=current)
+    linked = sum(
+        1
+        for links in Position.objects.filter(issue__talk_id=current.talk_id)
+        .exclude(links=[])
+        .values_list("links", flat=True)
+        for link in links
+        if link.get("issue") == current.key and row.key in link.get("options", ())
+    )
     used = (
         Position.objects.filter(Q(demand_option=row) | Q(red_line_option=row)).count()
         + PositionAcceptableOption.objects.filter(option=row).count()
+        + ProposalTerm.objects.filter(value_option=row).count()
+        + linked
     )
     if used:
         raise ValidationError({"options": OPTION_IN_USE.format(count=used)})

@@ -458,11 +458,12 @@ class PositionViewSet(ApiViewSet):
     def list(self, request: Request) -> Any:
         queryset = self.filter_queryset(self.get_queryset())
         if self.wants_csv():
+            self.record_assessed_rows(queryset, "issue__talk_id", "positions CSV")
             rows = (PositionSerializer(p).data for p in queryset.iterator(chunk_size=500))
             return csv_response(
                 columns=list(PositionSerializer().fields), rows=rows, filename="positions.csv"
             )
-        return self.page_of(queryset)
+        return self.page_of(queryset, assessed_read="positions")
 
     def _get(self, pk: int) -> Any:
         queryset = self.get_queryset()
@@ -475,7 +476,10 @@ class PositionViewSet(ApiViewSet):
     def retrieve(self, request: Request, pk: int) -> Response:
         found = self._get(pk)
         data = PositionSerializer(found).data
-        return self.conditional(data, version_etag(found.version))
+        response = self.conditional(data, version_etag(found.version))
+        if response.status_code == status.HTTP_200_OK and found.layer == Layer.ASSESSED:
+            self.record_assessed_read([found.issue.talk_id], f"position {pk}")
+        return response
 
     def create(self, request: Request) -> Response:
         form = PositionCreateSerializer(data=request.data, context={"request": request})
@@ -571,6 +575,12 @@ class PositionViewSet(ApiViewSet):
             .get()
         )
 
+    def stale_representation(self, exc: Any) -> tuple[Any, str]:
+        data, etag = super().stale_representation(exc)
+        if data["layer"] == Layer.ASSESSED:
+            self.record_assessed_read([exc.instance.issue.talk_id], f"position {data['id']}")
+        return data, etag
+
 
 # --- Revisions ------------------------------------------------------------------------------
 
@@ -649,6 +659,10 @@ class PositionRevisionViewSet(ApiViewSet):
         queryset = self.filter_queryset(
             selectors.position_revisions(position=position).select_related("issue__talk", "party")
         )
+        if position.layer == Layer.ASSESSED:
+            self.record_assessed_read(
+                [position.issue.talk_id], f"revisions of position {position.pk}"
+            )
         if self.wants_csv():
             return _revision_csv(queryset, f"position-{position.pk}-revisions.csv")
         return self.page_of(queryset)
@@ -679,8 +693,9 @@ class RevisionViewSet(ApiViewSet):
     def list(self, request: Request) -> Any:
         queryset = self.filter_queryset(self.get_queryset())
         if self.wants_csv():
+            self.record_assessed_rows(queryset, "issue__talk_id", "revisions CSV")
             return _revision_csv(queryset, "revisions.csv")
-        return self.page_of(queryset)
+        return self.page_of(queryset, assessed_read="revisions")
 
 
 # --- Sources --------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from api.schema import (
     READ_ERRORS,
     example,
 )
+from audit.services import audit_assessed_read
 from issues.models import Layer
 
 from . import selectors
@@ -521,7 +522,10 @@ class TalkDashboardViewSet(ApiViewSet):
         as_of = self.as_of()
         if as_of is not None:
             data = _dashboard_data(talk, layers, as_of)
-            return self.conditional(data, content_etag(data))
+            response = self.conditional(data, content_etag(data))
+            if response.status_code == 200:
+                self._record(talk, layers, "dashboard as of " + as_of.isoformat())
+            return response
 
         revision = talk_revision(talk_id=talk.pk)
         parts = (DASHBOARD_FORMAT, talk.pk, revision, ",".join(layers), ",".join(visible))
@@ -533,9 +537,15 @@ class TalkDashboardViewSet(ApiViewSet):
         if body is None:
             body = JSONRenderer().render(_dashboard_data(talk, layers, None))
             cache.set(key, body, timeout=DASHBOARD_CACHE_SECONDS)
+        self._record(talk, layers, "dashboard")
         response = HttpResponse(body, content_type="application/json")
         response["ETag"] = etag
         return response
+
+    def _record(self, talk: Talk, layers: tuple[str, ...], what: str) -> None:
+        # A 304 shows nothing new, so only full answers are recorded as reads.
+        if Layer.ASSESSED in layers:
+            audit_assessed_read(user=self.request.user, talk=talk, what=what)
 
 
 __all__ = ["PartyViewSet", "RoundViewSet", "TalkDashboardViewSet", "TalkViewSet"]

@@ -11,17 +11,9 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
 
-pytest_plugins = ["tests.fixtures", "tests.api_support"]
+pytest_plugins = ["tests.fixtures", "tests.worker", "tests.api_support"]
 
 REQUIRE_ALL = os.environ.get("REDLINE_REQUIRE_ALL") == "1"
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _fast_password_hashing():
-    """Tests create many users; the production hasher spends a third of a second on each."""
-    from django.conf import settings
-
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +29,16 @@ def _tasks_in_process(request, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """A cheap hasher for the suite (each PBKDF2 hash costs ~0.35 s here); the tests of
+    password storage itself ask for the production hashers back (tests/audit/test_dump.py)."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -70,7 +70,7 @@ def test_a_body_over_the_size_limit_is_a_413_and_nothing_is_saved(filled, counts
     assert response.status_code == 413
     assert shape(response) == {
         "code": "request_too_large",
-        "detail": "The request body is larger than 1024 bytes.",
+        "detail": "The request body is larger than the 1,024 bytes accepted.",
         "errors": {},
     }
     assert counts() == before

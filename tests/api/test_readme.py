@@ -64,10 +64,10 @@ def test_the_readme_examples_run_as_written(demo_server):
 
     script = run([sys.executable, "-c", python[0]], env, cwd)
     out = script.stdout
-    assert "Israel: demands 10.0, accepts down to 30.0" in out
-    assert "Israel's red line is now 35.0 (version 2)" in out
+    assert "Israel: demands 10.0, red line 60.0" in out
+    assert "Israel's red line is now 65.0 (version 2)" in out
     assert "400 {'red_line': [\"This value lies outside the issue's scale.\"]}" in out
     assert re.search(r"^prisoners: (gap|zone) \((recomputing|as of .+)\) ", out, flags=re.M)
     israel = Position.objects.get(issue__key="prisoners", party__name="Israel", layer="declared")
-    assert (israel.red_line_value, israel.version) == (35.0, 2)
+    assert (israel.red_line_value, israel.version) == (65.0, 2)
     assert israel.revisions.get(version=2).via == "api"

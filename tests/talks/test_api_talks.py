@@ -24,11 +24,18 @@ def tables_read(queries) -> set[str]:
     found = set()
     for q in queries:
         sql = q["sql"].lower()
-        if sql.startswith(("savepoint", "release savepoint", "rollback")):
+        if not sql.startswith("select"):
             continue
-        after_from = sql.split(" from ", 1)[1] if " from " in sql else sql
-        found.add(after_from.split()[0].strip('"'))
+        found.add(sql.split(" from ", 1)[1].split()[0].strip('"'))
     return found
+
+
+def tables_written(queries) -> list[str]:
+    return [
+        q["sql"].lower().split()[2].strip('"')
+        for q in queries
+        if q["sql"].lower().startswith("insert into")
+    ]
 
 
 def test_talks_list_only_the_users_talks_with_their_parties_and_role(filled):
@@ -143,10 +150,13 @@ def test_a_current_dashboard_is_answered_from_the_cache_without_reading_the_talk
         response = client.get(DASHBOARD, HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 304
     assert tables_read(not_modified.captured_queries) <= set(AUTH_TABLES)
+    assert tables_written(not_modified.captured_queries) == []
     with CaptureQueriesContext(connection) as cached:
         again = client.get(DASHBOARD)
     assert again.content == first.content
     assert tables_read(cached.captured_queries) <= set(AUTH_TABLES)
+    # The one write: the audit log's record that a mediator was shown the assessed layer.
+    assert tables_written(cached.captured_queries) == ["audit_auditevent"]
 
     with django_capture_on_commit_callbacks(execute=True):
         f.client("analyst").patch(
