@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from csp.decorators import csp_update
 from django.http import HttpRequest, JsonResponse
+from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -99,9 +101,10 @@ class SchemaView(SpectacularAPIView):
     """The OpenAPI 3 schema (YAML by default, JSON with ?format=json)."""
 
 
+@method_decorator(csp_update({"img-src": ["data:"]}), name="dispatch")
 class DocsView(SpectacularSwaggerSplitView):
     """Swagger UI from the sidecar's files, its start-up script served from a URL (no
-    inline script), under the project's CSP."""
+    inline script), under the project's CSP; only its icons (data: SVGs) need more."""
 
     template_name = "api/swagger_ui.html"
 

@@ -46,6 +46,10 @@ summaries and the dashboard answers from history as it stood then.
 `= + - @`, a tab, a carriage return or an apostrophe gets a leading apostrophe, so no
 spreadsheet runs it as a formula; remove one leading apostrophe to get the value back.
 
+**Limits.** Bodies over 256 KiB are refused (413). Requests are throttled per user (and,
+signed out, per address): 429 `throttled` with a `Retry-After` header. Every response that
+shows the assessed layer is recorded in the talk's audit log.
+
 **Gap summaries** are recomputed in the background after each change of a position:
 `pending` is true while a newer computation is due (`computed_rev < requested_rev`), and
 `computed_at` tells how old the figures are.
