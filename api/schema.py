@@ -56,9 +56,20 @@ shows the assessed layer is recorded in the talk's audit log.
 """.strip()
 
 
+# Lists whose items may be null (the dashboard's one cell per principal, null where the
+# principal has no position): drf-spectacular cannot say so of a list's items itself.
+NULLABLE_ITEMS = {("DashboardIssue", "positions")}
+
+
 def describe_api(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Schema post-processing hook: the long description, for the view and the command."""
+    """Schema post-processing hook (for the view and the command alike): the long
+    description, and nullable list items."""
     result.setdefault("info", {})["description"] = API_DESCRIPTION
+    components = result.get("components", {}).get("schemas", {})
+    for component, field in NULLABLE_ITEMS:
+        prop = components[component]["properties"][field]
+        ref = prop["items"]
+        prop["items"] = {"allOf": [ref], "nullable": True} if "$ref" in ref else ref
     return result
 
 
