@@ -56,7 +56,7 @@ class StrictOrderingFilter(OrderingFilter):
     def get_ordering(self, request: Request, queryset: Any, view: Any) -> list[str]:
         allowed = list(getattr(view, "ordering_fields", ()) or ())
         raw = request.query_params.get(self.ordering_param) or None
-        if raw is not None and not getattr(view, "ordering_disabled", False):
+        if raw is not None and not view.ordering_disabled:
             ordering = [term.strip() for term in raw.split(",")]
             for term in ordering:
                 if not term or term.lstrip("-") not in allowed:
@@ -102,6 +102,7 @@ class ApiViewSet(GenericViewSet):
     filter_backends = [ViewFilterBackend, StrictOrderingFilter]
     ordering_fields: Sequence[str] = ("id",)
     ordering: Sequence[str] = ("id",)
+    ordering_disabled = False
     # Actions that answer with a page of rows (and so take filters, ordering, cursors).
     list_actions: frozenset[str] = frozenset({"list"})
     csv_actions: frozenset[str] = frozenset()
@@ -142,7 +143,7 @@ class ApiViewSet(GenericViewSet):
             filterset = self.get_filterset_class()
             if filterset is not None:
                 allowed |= set(filterset.base_filters)
-            if self.ordering_fields and not getattr(self, "ordering_disabled", False):
+            if self.ordering_fields and not self.ordering_disabled:
                 allowed.add(api_settings.ORDERING_PARAM)
             paginator = self.paginator
             if paginator is not None:

@@ -438,7 +438,8 @@ class PositionViewSet(ApiViewSet):
         )
 
     @property
-    def ordering_disabled(self) -> bool:  # type: ignore[override]
+    def ordering_disabled(self) -> bool:
+        # Rows as they stood then come from revisions: one fixed order (issue, party, layer).
         return self._as_of_listing()
 
     def get_filterset_class(self) -> type[django_filters.FilterSet]:
