@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.http import Http404
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from knox.auth import TokenAuthentication
 from rest_framework import fields, status
 from rest_framework.authentication import SessionAuthentication
@@ -190,7 +191,12 @@ class ApiViewSet(GenericViewSet):
         ):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # What a user may see depends on who asks: no shared cache may keep an answer, and a
+        # client's own cache revalidates it with the ETag each time.
+        patch_cache_control(response, private=True, no_cache=True)
+        patch_vary_headers(response, ("Authorization", "Cookie"))
+        return response
 
     # --- responses -----------------------------------------------------------------------
 

@@ -146,6 +146,8 @@ def test_a_current_dashboard_is_answered_from_the_cache_without_reading_the_talk
     client = f.client("mediator")
     first = client.get(DASHBOARD)
     etag = first["ETag"]
+    assert "private" in first["Cache-Control"]
+    assert "Authorization" in first["Vary"]
     with CaptureQueriesContext(connection) as not_modified:
         response = client.get(DASHBOARD, HTTP_IF_NONE_MATCH=etag)
     assert response.status_code == 304
