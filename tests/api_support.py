@@ -1,4 +1,4 @@
-"""Fixtures and helpers for the API tests: role clients with real tokens, a filled talk."""
+"""Fixtures and helpers for the API tests: role clients with real tokens, a api_talk talk."""
 
 import json
 from dataclasses import dataclass, field
@@ -35,7 +35,7 @@ def write_position(st: Any, issue: Any, party: Any, data: PositionInput, layer: 
 
 
 @dataclass
-class Filled:
+class ApiTalk:
     """The small talk with positions on both layers, a source, computed summaries, and a
     second talk the outsider analyses (so their lists are not empty)."""
 
@@ -61,7 +61,7 @@ def fresh_cache():
 
 
 @pytest.fixture
-def filled(small_talk, fresh_cache, django_capture_on_commit_callbacks) -> Filled:
+def api_talk(small_talk, fresh_cache, django_capture_on_commit_callbacks) -> ApiTalk:
     st = small_talk
     with django_capture_on_commit_callbacks(execute=True):
         source = SourceFactory(talk=st.talk, title="Communique")
@@ -99,7 +99,7 @@ def filled(small_talk, fresh_cache, django_capture_on_commit_callbacks) -> Fille
         )
     staff = UserFactory(username="staff-stranger", is_staff=True, is_superuser=True)
     MembershipFactory(user=staff, talk=other, role=Membership.Role.VIEWER)
-    filled = Filled(
+    world = ApiTalk(
         st=st,
         source=source,
         north_truce=north_truce,
@@ -108,7 +108,7 @@ def filled(small_talk, fresh_cache, django_capture_on_commit_callbacks) -> Fille
         north_rule=north_rule,
         other_position=other_position,
     )
-    filled.clients = {
+    world.clients = {
         "anonymous": APIClient(),
         "outsider": token_client(st.outsider),
         "staff": token_client(staff),
@@ -117,7 +117,7 @@ def filled(small_talk, fresh_cache, django_capture_on_commit_callbacks) -> Fille
         "analyst": token_client(st.analyst),
         "analyst-read-only": token_client(st.analyst, read_only=True),
     }
-    return filled
+    return world
 
 
 def csv_rows(response: Any) -> list[dict[str, str]]:

@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from issues.models import GapSummary
 from talks.models import Round
-from tests.api_support import Filled, body
+from tests.api_support import ApiTalk, body
 from tests.factories import SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,12 +54,12 @@ class Route:
     targets: tuple[Target, ...] = (Target(),)
 
 
-def _issue_version(f: Filled, issue: Any) -> int:
+def _issue_version(f: ApiTalk, issue: Any) -> int:
     issue.refresh_from_db(fields=["version"])
     return issue.version
 
 
-def _position_body(f: Filled) -> dict[str, Any]:
+def _position_body(f: ApiTalk) -> dict[str, Any]:
     return {
         "issue": f.st.categorical.pk,
         "party": f.st.south.pk,
@@ -273,8 +273,8 @@ def supported_methods(callback: Any) -> set[str]:
 
 
 @pytest.fixture
-def world(filled) -> Filled:
-    f = filled
+def world(api_talk) -> ApiTalk:
+    f = api_talk
     f.round = Round.objects.create(talk=f.st.talk, number=1, starts_on=dt.date(2026, 9, 1))
     f.spare_source = SourceFactory(talk=f.st.talk, title="Briefing")
     f.position = lambda assessed: f.north_truce_assessed if assessed else f.north_truce

@@ -16,8 +16,8 @@ def reads(**filters) -> list[tuple[str, str, str]]:
     )
 
 
-def test_reading_assessed_data_through_the_api_is_recorded(filled):
-    f = filled
+def test_reading_assessed_data_through_the_api_is_recorded(api_talk):
+    f = api_talk
     client = f.client("mediator")
     assessed = f.north_truce_assessed.pk
     client.get(f"/api/v1/positions/{assessed}/")
@@ -45,8 +45,8 @@ def test_reading_assessed_data_through_the_api_is_recorded(filled):
     ]
 
 
-def test_declared_answers_and_304s_record_nothing(filled):
-    f = filled
+def test_declared_answers_and_304s_record_nothing(api_talk):
+    f = api_talk
     viewer = f.client("viewer")
     viewer.get("/api/v1/positions/", {"talk": "small"})
     viewer.get("/api/v1/talks/small/dashboard/")
@@ -59,8 +59,8 @@ def test_declared_answers_and_304s_record_nothing(filled):
     assert [note for _, _, note in reads()] == [f"position {f.north_truce_assessed.pk}"]
 
 
-def test_a_412_showing_an_assessed_position_is_recorded_too(filled):
-    f = filled
+def test_a_412_showing_an_assessed_position_is_recorded_too(api_talk):
+    f = api_talk
     url = f"/api/v1/positions/{f.north_truce_assessed.pk}/"
     response = f.client("analyst").patch(
         url, {"demand": 30, "note": "n"}, format="json", HTTP_IF_MATCH='"7"'

@@ -28,7 +28,7 @@ def shape(response) -> dict:
 
 
 @pytest.fixture
-def counts(filled):
+def counts(api_talk):
     return lambda: (Position.objects.count(), PositionRevision.objects.count())
 
 
@@ -45,10 +45,10 @@ def counts(filled):
     ],
 )
 def test_malformed_bodies_are_refused_clearly_and_nothing_is_saved(
-    filled, counts, raw, content_type, status, code
+    api_talk, counts, raw, content_type, status, code
 ):
     before = counts()
-    response = filled.client("analyst").generic("POST", URL, raw, content_type=content_type)
+    response = api_talk.client("analyst").generic("POST", URL, raw, content_type=content_type)
     assert response.status_code == status
     assert shape(response)["code"] == code
     assert counts() == before
@@ -56,17 +56,17 @@ def test_malformed_bodies_are_refused_clearly_and_nothing_is_saved(
 
 @pytest.mark.django_db
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1024)
-def test_a_body_over_the_size_limit_is_a_413_and_nothing_is_saved(filled, counts):
+def test_a_body_over_the_size_limit_is_a_413_and_nothing_is_saved(api_talk, counts):
     before = counts()
     payload = {
-        "issue": filled.st.numeric.pk,
-        "party": filled.st.broker.pk,
+        "issue": api_talk.st.numeric.pk,
+        "party": api_talk.st.broker.pk,
         "layer": "declared",
         "demand": 50,
         "red_line": 60,
         "note": "x" * 2000,
     }
-    response = filled.client("analyst").post(URL, payload, format="json")
+    response = api_talk.client("analyst").post(URL, payload, format="json")
     assert response.status_code == 413
     assert shape(response) == {
         "code": "request_too_large",
@@ -92,8 +92,8 @@ def test_a_body_without_a_declared_length_is_cut_off_at_the_limit_too():
 
 
 @pytest.mark.django_db
-def test_other_client_errors_share_the_shape(filled):
-    client = filled.client("analyst")
+def test_other_client_errors_share_the_shape(api_talk):
+    client = api_talk.client("analyst")
     unknown_url = client.get("/api/v1/nowhere/")
     assert (unknown_url.status_code, shape(unknown_url)["code"]) == (404, "not_found")
     not_allowed = client.delete("/api/v1/talks/")
@@ -102,7 +102,7 @@ def test_other_client_errors_share_the_shape(filled):
     assert (xml.status_code, shape(xml)["code"]) == (406, "not_acceptable")
     huge_id = client.get("/api/v1/positions/99999999999999999999999/")
     assert (huge_id.status_code, shape(huge_id)["code"]) == (404, "not_found")
-    anonymous = filled.client("anonymous").get("/api/v1/talks/")
+    anonymous = api_talk.client("anonymous").get("/api/v1/talks/")
     assert (anonymous.status_code, shape(anonymous)["code"]) == (401, "not_authenticated")
     csv_error = client.get(URL, {"format": "csv", "layer": "nope"})
     assert csv_error["Content-Type"] == "application/json"
@@ -114,8 +114,8 @@ def test_other_client_errors_share_the_shape(filled):
 
 
 @pytest.mark.django_db
-def test_an_unknown_query_parameter_names_the_ones_the_endpoint_takes(filled):
-    response = filled.client("viewer").get("/api/v1/gaps/", {"layers": "declared"})
+def test_an_unknown_query_parameter_names_the_ones_the_endpoint_takes(api_talk):
+    response = api_talk.client("viewer").get("/api/v1/gaps/", {"layers": "declared"})
     data = shape(response)
     assert data["code"] == "invalid_query"
     message = data["errors"]["layers"][0]

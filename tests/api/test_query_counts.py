@@ -108,9 +108,9 @@ def grow(f, capture) -> None:
 
 @pytest.mark.parametrize("role", ["analyst", "viewer"])
 def test_list_queries_do_not_grow_with_the_rows(
-    filled, role, django_capture_on_commit_callbacks, django_assert_max_num_queries
+    api_talk, role, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
-    f = filled
+    f = api_talk
     client = f.client(role)
     urls = list_urls(f)
     if role == "viewer":
@@ -139,9 +139,9 @@ def test_list_queries_do_not_grow_with_the_rows(
 
 @pytest.mark.parametrize("as_of", [False, True], ids=["current", "as-of"])
 def test_dashboard_queries_do_not_grow_with_the_talk(
-    filled, as_of, django_capture_on_commit_callbacks, django_assert_max_num_queries
+    api_talk, as_of, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
-    f = filled
+    f = api_talk
     client = f.client("mediator")
     params = {"as_of": (timezone.now() + dt.timedelta(hours=1)).isoformat()} if as_of else {}
     url = "/api/v1/talks/small/dashboard/"

@@ -101,8 +101,8 @@ def _schema() -> schemathesis.BaseSchema:
 
 
 @pytest.fixture
-def analyst_token(filled) -> str:
-    client = token_client(filled.st.analyst)
+def analyst_token(api_talk) -> str:
+    client = token_client(api_talk.st.analyst)
     return client._credentials["HTTP_AUTHORIZATION"]
 
 
@@ -141,10 +141,10 @@ def test_every_endpoint_obeys_its_schema_and_never_fails(
 NOT_OURS = [positive_data_acceptance, missing_required_header]
 
 
-def test_real_objects_answer_as_the_schema_says(filled, analyst_token, in_process_connection):
+def test_real_objects_answer_as_the_schema_says(api_talk, analyst_token, in_process_connection):
     """Generated ids rarely name a real row: call every path with real ones, as the analyst
     and the mediator, and writes with valid bodies, and validate each answer."""
-    f = filled
+    f = api_talk
     ids = {
         "id": None,
         "slug": "small",

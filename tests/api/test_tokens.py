@@ -67,8 +67,8 @@ def test_tokens_expire_after_the_lifetime_chosen(small_talk):
     assert exc.value.message_dict == {"days": [services.TOKEN_DAYS_RANGE.format(max=90)]}
 
 
-def test_a_read_only_token_reads_but_every_write_is_refused(filled):
-    f = filled
+def test_a_read_only_token_reads_but_every_write_is_refused(api_talk):
+    f = api_talk
     client = f.client("analyst-read-only")
     url = f"/api/v1/positions/{f.north_truce.pk}/"
     assert client.get(url).status_code == 200

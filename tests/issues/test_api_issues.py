@@ -28,8 +28,8 @@ def numeric_issue(**change):
     }
 
 
-def test_an_analyst_creates_an_issue_with_its_summaries(filled):
-    f = filled
+def test_an_analyst_creates_an_issue_with_its_summaries(api_talk):
+    f = api_talk
     response = f.client("analyst").post(ISSUES, numeric_issue(priority=4), format="json")
     assert response.status_code == 201, response.content
     assert response["ETag"] == '"1"'
@@ -90,17 +90,17 @@ def test_an_analyst_creates_an_issue_with_its_summaries(filled):
     ],
 )
 def test_a_bad_issue_is_refused_with_the_fields_message_and_nothing_is_saved(
-    filled, payload, field, message
+    api_talk, payload, field, message
 ):
     count = Issue.objects.count()
-    response = filled.client("analyst").post(ISSUES, payload, format="json")
+    response = api_talk.client("analyst").post(ISSUES, payload, format="json")
     assert response.status_code == 400
     assert body(response)["errors"][field] == [message]
     assert Issue.objects.count() == count
 
 
-def test_issue_changes_need_the_current_version_and_keep_key_and_kind(filled):
-    f = filled
+def test_issue_changes_need_the_current_version_and_keep_key_and_kind(api_talk):
+    f = api_talk
     client = f.client("analyst")
     url = f"{ISSUES}{f.st.numeric.pk}/"
     assert client.patch(url, {"priority": 5}, format="json").status_code == 428
@@ -123,8 +123,8 @@ def test_issue_changes_need_the_current_version_and_keep_key_and_kind(filled):
     assert Issue.objects.get(pk=f.st.numeric.pk).scale_max == 100
 
 
-def test_options_are_added_relabelled_reordered_and_removed_under_the_issues_version(filled):
-    f = filled
+def test_options_are_added_relabelled_reordered_and_removed_under_the_issues_version(api_talk):
+    f = api_talk
     client = f.client("analyst")
     issue = f.st.categorical
     options = f"{ISSUES}{issue.pk}/options/"
@@ -165,8 +165,8 @@ def test_options_are_added_relabelled_reordered_and_removed_under_the_issues_ver
 # --- Gap summaries ----------------------------------------------------------------------------
 
 
-def test_a_summary_being_recomputed_shows_as_pending_with_its_age(filled):
-    f = filled
+def test_a_summary_being_recomputed_shows_as_pending_with_its_age(api_talk):
+    f = api_talk
     client = f.client("mediator")
     url = f"/api/v1/gaps/{f.st.numeric.pk}/declared/"
     fresh = body(client.get(url))
@@ -200,9 +200,9 @@ def test_a_summary_being_recomputed_shows_as_pending_with_its_age(filled):
 
 
 def test_a_gap_summary_answers_304_to_its_etag_until_it_changes(
-    filled, django_capture_on_commit_callbacks
+    api_talk, django_capture_on_commit_callbacks
 ):
-    f = filled
+    f = api_talk
     client = f.client("viewer")
     url = f"/api/v1/gaps/{f.st.numeric.pk}/declared/"
     first = client.get(url)
@@ -220,8 +220,8 @@ def test_a_gap_summary_answers_304_to_its_etag_until_it_changes(
     assert changed["ETag"] != first["ETag"]
 
 
-def test_gap_history_and_as_of_tell_how_the_gap_moved(filled, django_capture_on_commit_callbacks):
-    f = filled
+def test_gap_history_and_as_of_tell_how_the_gap_moved(api_talk, django_capture_on_commit_callbacks):
+    f = api_talk
     client = f.client("analyst")
     before = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
@@ -253,10 +253,10 @@ def test_gap_history_and_as_of_tell_how_the_gap_moved(filled, django_capture_on_
     )
 
 
-def test_gap_summaries_come_as_csv_that_parses_back_to_the_json(filled):
-    client = filled.client("mediator")
+def test_gap_summaries_come_as_csv_that_parses_back_to_the_json(api_talk):
+    client = api_talk.client("mediator")
     json_rows = all_pages(client, "/api/v1/gaps/", {"talk": "small"})
     rows = csv_rows(client.get("/api/v1/gaps/", {"talk": "small"}, HTTP_ACCEPT="text/csv"))
     parsed = [{k: from_cell(r[k], j[k]) for k in j} for r, j in zip(rows, json_rows, strict=True)]
     assert parsed == json_rows
-    assert len(rows) == GapSummary.objects.filter(issue__talk=filled.st.talk).count()
+    assert len(rows) == GapSummary.objects.filter(issue__talk=api_talk.st.talk).count()

@@ -33,9 +33,9 @@ def nothing_saved(before_positions: int, before_revisions: int) -> bool:
 
 
 def test_an_analyst_creates_a_position_with_an_etag_and_a_revision(
-    filled, django_capture_on_commit_callbacks
+    api_talk, django_capture_on_commit_callbacks
 ):
-    f = filled
+    f = api_talk
     payload = {
         "issue": f.st.categorical.pk,
         "party": f.st.south.pk,
@@ -79,9 +79,9 @@ def test_an_analyst_creates_a_position_with_an_etag_and_a_revision(
     ],
 )
 def test_bad_input_is_a_400_with_the_fields_message_and_nothing_is_saved(
-    filled, change, field, message
+    api_talk, change, field, message
 ):
-    f = filled
+    f = api_talk
     payload = {
         "issue": f.st.numeric.pk,
         "party": f.st.broker.pk,
@@ -101,8 +101,8 @@ def test_bad_input_is_a_400_with_the_fields_message_and_nothing_is_saved(
     assert nothing_saved(*counts)
 
 
-def test_options_of_another_issue_and_demands_outside_the_acceptable_set_are_refused(filled):
-    f = filled
+def test_options_of_another_issue_and_demands_outside_the_acceptable_set_are_refused(api_talk):
+    f = api_talk
     client = f.client("analyst")
     base = {"issue": f.st.ordinal.pk, "party": f.st.broker.pk, "layer": "declared", "note": "n"}
     foreign = client.post(URL, {**base, "demand": "a", "red_line": "some"}, format="json")
@@ -113,8 +113,8 @@ def test_options_of_another_issue_and_demands_outside_the_acceptable_set_are_ref
     assert not Position.objects.filter(party=f.st.broker).exists()
 
 
-def test_a_party_of_another_of_your_talks_is_not_a_party_to_this_one(filled):
-    f = filled
+def test_a_party_of_another_of_your_talks_is_not_a_party_to_this_one(api_talk):
+    f = api_talk
     elsewhere = TalkFactory(slug="elsewhere")
     MembershipFactory(user=f.st.analyst, talk=elsewhere, role="analyst")
     stranger = PartyFactory(name="Faraway")
@@ -133,8 +133,8 @@ def test_a_party_of_another_of_your_talks_is_not_a_party_to_this_one(filled):
     }
 
 
-def test_a_second_position_for_the_same_party_issue_and_layer_is_refused(filled):
-    f = filled
+def test_a_second_position_for_the_same_party_issue_and_layer_is_refused(api_talk):
+    f = api_talk
     payload = {
         "issue": f.st.numeric.pk,
         "party": f.st.north.pk,
@@ -153,8 +153,8 @@ def test_a_second_position_for_the_same_party_issue_and_layer_is_refused(filled)
 # --- Changing: If-Match, 428 and 412 ----------------------------------------------------------
 
 
-def test_a_change_without_if_match_is_refused_with_428_and_nothing_changes(filled):
-    f = filled
+def test_a_change_without_if_match_is_refused_with_428_and_nothing_changes(api_talk):
+    f = api_talk
     client = f.client("analyst")
     for method in ("patch", "put", "delete"):
         response = getattr(client, method)(
@@ -170,8 +170,8 @@ def test_a_change_without_if_match_is_refused_with_428_and_nothing_changes(fille
     assert (f.north_truce.version, f.north_truce.demand_value) == (1, 10.0)
 
 
-def test_a_stale_if_match_gets_412_with_the_current_representation(filled):
-    f = filled
+def test_a_stale_if_match_gets_412_with_the_current_representation(api_talk):
+    f = api_talk
     client = f.client("analyst")
     first = client.patch(
         detail(f.north_truce), {"red_line": 45, "note": "moved"}, format="json", HTTP_IF_MATCH='"1"'
@@ -194,8 +194,8 @@ def test_a_stale_if_match_gets_412_with_the_current_representation(filled):
     assert f.north_truce.red_line_value == 45
 
 
-def test_patch_keeps_what_it_does_not_name_and_put_resets_it(filled):
-    f = filled
+def test_patch_keeps_what_it_does_not_name_and_put_resets_it(api_talk):
+    f = api_talk
     client = f.client("analyst")
     url = detail(f.north_truce)
     patched = body(
@@ -228,8 +228,8 @@ def test_patch_keeps_what_it_does_not_name_and_put_resets_it(filled):
     assert (put["priority"], put["rationale"], put["sources"], put["version"]) == (3, "", [], 3)
 
 
-def test_an_unchanged_write_keeps_the_version_and_records_nothing(filled):
-    f = filled
+def test_an_unchanged_write_keeps_the_version_and_records_nothing(api_talk):
+    f = api_talk
     revisions = PositionRevision.objects.count()
     response = f.client("analyst").patch(
         detail(f.north_truce), {"demand": 10, "note": "same"}, format="json", HTTP_IF_MATCH='"1"'
@@ -239,8 +239,8 @@ def test_an_unchanged_write_keeps_the_version_and_records_nothing(filled):
     assert PositionRevision.objects.count() == revisions
 
 
-def test_a_positions_issue_party_and_layer_cannot_change(filled):
-    f = filled
+def test_a_positions_issue_party_and_layer_cannot_change(api_talk):
+    f = api_talk
     response = f.client("analyst").patch(
         detail(f.north_truce),
         {"layer": "assessed", "party": f.st.south.pk, "note": "n"},
@@ -251,8 +251,8 @@ def test_a_positions_issue_party_and_layer_cannot_change(filled):
     assert set(body(response)["errors"]) == {"layer", "party"}
 
 
-def test_if_none_match_answers_304_until_the_position_changes(filled):
-    f = filled
+def test_if_none_match_answers_304_until_the_position_changes(api_talk):
+    f = api_talk
     client = f.client("viewer")
     url = detail(f.north_truce)
     assert client.get(url, HTTP_IF_NONE_MATCH='"1"').status_code == 304
@@ -266,8 +266,8 @@ def test_if_none_match_answers_304_until_the_position_changes(filled):
 # --- Withdrawing ------------------------------------------------------------------------------
 
 
-def test_withdrawing_needs_a_note_keeps_history_and_can_be_undone(filled):
-    f = filled
+def test_withdrawing_needs_a_note_keeps_history_and_can_be_undone(api_talk):
+    f = api_talk
     client = f.client("analyst")
     url = detail(f.north_truce)
     no_note = client.delete(url, HTTP_IF_MATCH='"1"')
@@ -298,8 +298,8 @@ def test_withdrawing_needs_a_note_keeps_history_and_can_be_undone(filled):
 # --- Lists: filters, ordering, pagination, time travel ----------------------------------------
 
 
-def test_filters_narrow_the_list_and_unknown_values_or_parameters_are_400(filled):
-    f = filled
+def test_filters_narrow_the_list_and_unknown_values_or_parameters_are_400(api_talk):
+    f = api_talk
     client = f.client("analyst")
     rows = all_pages(client, URL, {"talk": "small", "issue": f.st.numeric.pk, "layer": "assessed"})
     assert {(r["party_name"], r["layer"]) for r in rows} == {
@@ -327,8 +327,8 @@ def test_filters_narrow_the_list_and_unknown_values_or_parameters_are_400(filled
         assert list(body(response)["errors"]) == [field], params
 
 
-def test_ordering_and_cursor_pages_walk_every_row_once(filled):
-    f = filled
+def test_ordering_and_cursor_pages_walk_every_row_once(api_talk):
+    f = api_talk
     client = f.client("analyst")
     rows = all_pages(client, URL, {"ordering": "-updated_at", "page_size": 2})
     assert (
@@ -342,8 +342,8 @@ def test_ordering_and_cursor_pages_walk_every_row_once(filled):
     assert client.get(URL, {"page_size": 501}).status_code == 400
 
 
-def test_as_of_answers_from_the_revisions_as_they_stood(filled):
-    f = filled
+def test_as_of_answers_from_the_revisions_as_they_stood(api_talk):
+    f = api_talk
     client = f.client("analyst")
     before = timezone.now()
     client.patch(
@@ -376,8 +376,8 @@ TRICKY = '=HYPERLINK("http://evil","x"), commas; "quotes"\nnew line, ünïcødé
 
 
 @pytest.mark.parametrize("ask", ["accept", "format"])
-def test_csv_is_streamed_neutralized_and_parses_back_to_the_json(filled, ask):
-    f = filled
+def test_csv_is_streamed_neutralized_and_parses_back_to_the_json(api_talk, ask):
+    f = api_talk
     client = f.client("mediator")
     f.client("analyst").patch(
         detail(f.north_truce),
@@ -412,8 +412,8 @@ def test_csv_is_streamed_neutralized_and_parses_back_to_the_json(filled, ask):
     assert parsed == json_rows
 
 
-def test_revision_history_comes_as_csv_that_parses_back_to_the_json(filled):
-    f = filled
+def test_revision_history_comes_as_csv_that_parses_back_to_the_json(api_talk):
+    f = api_talk
     client = f.client("analyst")
     client.patch(
         detail(f.north_truce), {"demand": 12, "note": "+ more"}, format="json", HTTP_IF_MATCH='"1"'
@@ -433,8 +433,8 @@ def test_revision_history_comes_as_csv_that_parses_back_to_the_json(filled):
 # --- Sources ----------------------------------------------------------------------------------
 
 
-def test_sources_are_created_corrected_and_removed_with_their_versions(filled):
-    f = filled
+def test_sources_are_created_corrected_and_removed_with_their_versions(api_talk):
+    f = api_talk
     client = f.client("analyst")
     created = client.post(
         "/api/v1/sources/",
@@ -460,15 +460,15 @@ def test_sources_are_created_corrected_and_removed_with_their_versions(filled):
     assert not Source.objects.filter(pk=body(created)["id"]).exists()
 
 
-def test_a_cited_source_cannot_be_removed(filled):
-    f = filled
+def test_a_cited_source_cannot_be_removed(api_talk):
+    f = api_talk
     response = f.client("analyst").delete(f"/api/v1/sources/{f.source.pk}/", HTTP_IF_MATCH='"1"')
     assert response.status_code == 400
     assert body(response)["errors"] == {"source": [services.SOURCE_IN_USE.format(count=1)]}
 
 
-def test_a_position_cites_only_sources_of_its_talk(filled):
-    f = filled
+def test_a_position_cites_only_sources_of_its_talk(api_talk):
+    f = api_talk
     other_source = Source.objects.create(talk=f.other_position.issue.talk, title="Theirs")
     response = f.client("analyst").patch(
         detail(f.north_truce),
@@ -481,9 +481,9 @@ def test_a_position_cites_only_sources_of_its_talk(filled):
     }
 
 
-def test_positions_written_by_services_show_up_for_scripts(filled):
+def test_positions_written_by_services_show_up_for_scripts(api_talk):
     """The API reads what the pages write: one set of services and selectors."""
-    f = filled
+    f = api_talk
     position = write_position(
         f.st, f.st.ordinal, f.st.broker, PositionInput(demand="some", red_line="most")
     )
@@ -491,8 +491,8 @@ def test_positions_written_by_services_show_up_for_scripts(filled):
     assert (data["demand"], data["red_line"], data["updated_via"]) == ("some", "most", "web")
 
 
-def test_scripts_can_find_positions_by_issue_key_and_party_name(filled):
-    f = filled
+def test_scripts_can_find_positions_by_issue_key_and_party_name(api_talk):
+    f = api_talk
     client = f.client("viewer")
     rows = all_pages(client, URL, {"talk": "small", "issue_key": "truce", "party_name": "North"})
     assert [(r["id"], r["layer"]) for r in rows] == [(f.north_truce.pk, "declared")]

@@ -38,8 +38,8 @@ def tables_written(queries) -> list[str]:
     ]
 
 
-def test_talks_list_only_the_users_talks_with_their_parties_and_role(filled):
-    f = filled
+def test_talks_list_only_the_users_talks_with_their_parties_and_role(api_talk):
+    f = api_talk
     talks = all_pages(f.client("mediator"), "/api/v1/talks/")
     assert [t["slug"] for t in talks] == ["small"]
     talk = talks[0]
@@ -54,8 +54,8 @@ def test_talks_list_only_the_users_talks_with_their_parties_and_role(filled):
     assert [t["slug"] for t in outsider] == ["other"]
 
 
-def test_the_last_change_a_viewer_sees_ignores_the_assessed_layer(filled):
-    f = filled
+def test_the_last_change_a_viewer_sees_ignores_the_assessed_layer(api_talk):
+    f = api_talk
     later = timezone.now()
     f.client("analyst").patch(
         f"/api/v1/positions/{f.north_truce_assessed.pk}/",
@@ -69,14 +69,14 @@ def test_the_last_change_a_viewer_sees_ignores_the_assessed_layer(filled):
     assert mediator["last_change"] > viewer["last_change"]
 
 
-def test_a_talk_answers_304_to_its_etag(filled):
-    client = filled.client("viewer")
+def test_a_talk_answers_304_to_its_etag(api_talk):
+    client = api_talk.client("viewer")
     first = client.get("/api/v1/talks/small/")
     assert client.get("/api/v1/talks/small/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
 
 
-def test_rounds_and_parties_of_the_users_talks(filled):
-    f = filled
+def test_rounds_and_parties_of_the_users_talks(api_talk):
+    f = api_talk
     Round.objects.create(talk=f.st.talk, number=2, starts_on=dt.date(2026, 10, 1), place="Doha")
     Round.objects.create(talk=f.st.talk, number=1, starts_on=dt.date(2026, 9, 1), place="Cairo")
     rounds = all_pages(f.client("viewer"), "/api/v1/rounds/", {"talk": "small"})
@@ -95,8 +95,8 @@ def test_rounds_and_parties_of_the_users_talks(filled):
     assert observers == []
 
 
-def test_a_party_counts_as_a_role_only_where_the_role_is(filled):
-    f = filled
+def test_a_party_counts_as_a_role_only_where_the_role_is(api_talk):
+    f = api_talk
     second = TalkFactory(slug="second")
     MembershipFactory(user=f.st.viewer, talk=second, role="viewer")
     TalkPartyFactory(talk=second, party=PartyFactory(name="Arbiter"), role="mediator")
@@ -109,8 +109,8 @@ def test_a_party_counts_as_a_role_only_where_the_role_is(filled):
 # --- Dashboard ----------------------------------------------------------------------------
 
 
-def test_the_dashboard_has_every_issue_principal_and_layer_with_summaries(filled):
-    f = filled
+def test_the_dashboard_has_every_issue_principal_and_layer_with_summaries(api_talk):
+    f = api_talk
     board = body(f.client("analyst").get(DASHBOARD))
     assert [p["name"] for p in board["principals"]] == ["North", "South"]
     assert set(board["layers"]) == {"declared", "assessed"}
@@ -130,8 +130,8 @@ def test_the_dashboard_has_every_issue_principal_and_layer_with_summaries(filled
     assert assessed["truce"]["positions"][0]["demand"] == 20.0
 
 
-def test_viewers_get_the_declared_layer_only(filled):
-    client = filled.client("viewer")
+def test_viewers_get_the_declared_layer_only(api_talk):
+    client = api_talk.client("viewer")
     board = body(client.get(DASHBOARD))
     assert list(board["layers"]) == ["declared"]
     assert client.get(DASHBOARD, {"layer": "assessed"}).status_code == 404
@@ -140,9 +140,9 @@ def test_viewers_get_the_declared_layer_only(filled):
 
 
 def test_a_current_dashboard_is_answered_from_the_cache_without_reading_the_talk(
-    filled, django_capture_on_commit_callbacks
+    api_talk, django_capture_on_commit_callbacks
 ):
-    f = filled
+    f = api_talk
     client = f.client("mediator")
     first = client.get(DASHBOARD)
     etag = first["ETag"]
@@ -174,16 +174,16 @@ def test_a_current_dashboard_is_answered_from_the_cache_without_reading_the_talk
     assert (truce["positions"][1]["red_line"], truce["summary"]["status"]) == (30.0, "zone")
 
 
-def test_session_sign_ins_get_the_dashboard_too(filled):
+def test_session_sign_ins_get_the_dashboard_too(api_talk):
     client = APIClient()
-    client.force_login(filled.st.viewer)
+    client.force_login(api_talk.st.viewer)
     response = client.get(DASHBOARD)
     assert response.status_code == 200
     assert client.get(DASHBOARD, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
 
 
-def test_the_dashboard_as_of_a_past_moment(filled):
-    f = filled
+def test_the_dashboard_as_of_a_past_moment(api_talk):
+    f = api_talk
     client = f.client("analyst")
     before = timezone.now()
     client.delete(f"/api/v1/positions/{f.north_rule.pk}/?note=gone", HTTP_IF_MATCH='"1"')
@@ -204,8 +204,8 @@ def test_the_dashboard_as_of_a_past_moment(filled):
     assert client.get(DASHBOARD, {"as_of": "soon"}).status_code == 400
 
 
-def test_me_says_who_is_asking_with_which_token(filled):
-    data = body(filled.client("analyst-read-only").get("/api/v1/me/"))
+def test_me_says_who_is_asking_with_which_token(api_talk):
+    data = body(api_talk.client("analyst-read-only").get("/api/v1/me/"))
     assert data["username"] == "small-analyst"
     assert (data["token"]["name"], data["token"]["read_only"]) == ("test script", True)
     assert data["talks"] == [{"talk": "small", "title": "Small talk", "role": "analyst"}]
