@@ -13,7 +13,7 @@ from typing import Any
 from django.http import Http404
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from knox.auth import TokenAuthentication
-from rest_framework import fields, status
+from rest_framework import fields, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import IsAuthenticated
@@ -94,6 +94,10 @@ class StrictOrderingFilter(OrderingFilter):
 
 
 class ApiViewSet(GenericViewSet):
+    """The base of every API endpoint: token or session sign-in, JSON bodies under the size
+    limit, query parameters checked against what the action takes, cursor pages, CSV where
+    `csv_actions` say, and the helpers for conditional answers and assessed-read records."""
+
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, TokenScope]
     parser_classes = [LimitedJSONParser]
@@ -174,7 +178,7 @@ class ApiViewSet(GenericViewSet):
         field = fields.DateTimeField(input_formats=["iso-8601"])
         try:
             return field.to_internal_value(raw)
-        except Exception as exc:
+        except serializers.ValidationError as exc:
             raise BadQuery({"as_of": [AS_OF_INVALID]}) from exc
 
     def wants_csv(self) -> bool:
