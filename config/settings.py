@@ -158,6 +158,9 @@ WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 # Request bodies larger than this are refused before a view reads them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(256 * 1024)))
 
+# Seconds between two checks of an open dashboard or issue page for news.
+LIVE_POLL_SECONDS = float(os.environ.get("LIVE_POLL_SECONDS", "3"))
+
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

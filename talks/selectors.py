@@ -10,7 +10,7 @@ from django.http import Http404
 
 from issues.models import Issue
 
-from .models import Membership, Talk, TalkParty
+from .models import Membership, Round, Talk, TalkParty
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -76,3 +76,11 @@ def issue_get_for_talk(*, talk: Talk, key: str) -> Issue:
     if issue is None:
         raise Http404("No such issue.")
     return issue
+
+
+def talk_rounds(*, talk: Talk) -> list[Round]:
+    return list(Round.objects.filter(talk=talk).order_by("number"))
+
+
+def talk_members(*, talk: Talk) -> QuerySet[Membership]:
+    return Membership.objects.filter(talk=talk).select_related("user").order_by("user__username")

@@ -1,0 +1,95 @@
+// Page behaviour that HTML alone cannot give: live regions polled through htmx with a
+// conditional GET, times that stay relative, and a confirmation before destructive buttons.
+// Loaded with defer from the site's own origin; the pages carry no inline script.
+(function () {
+  "use strict";
+
+  function liveStatus() {
+    return document.getElementById("live-status");
+  }
+
+  function isLive(elt) {
+    return Boolean(elt && elt.hasAttribute && elt.hasAttribute("data-live"));
+  }
+
+  function setState(state) {
+    var status = liveStatus();
+    if (!status) {
+      return;
+    }
+    status.dataset.state = state;
+    if (state === "live") {
+      var checked = status.querySelector("[data-checked]");
+      if (checked) {
+        var now = new Date();
+        checked.setAttribute("datetime", now.toISOString());
+        checked.textContent = now.toLocaleTimeString();
+      }
+    }
+  }
+
+  // The live region carries the ETag of what it shows; the server answers 304 (nothing
+  // swapped) until the talk changes.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (isLive(elt) && elt.dataset.etag) {
+      event.detail.headers["If-None-Match"] = elt.dataset.etag;
+    }
+  });
+
+  // Fired for every outcome, network errors and timeouts included (status 0).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!isLive(event.detail.elt)) {
+      return;
+    }
+    var xhr = event.detail.xhr;
+    var status = xhr ? xhr.status : 0;
+    setState(status === 200 || status === 304 ? "live" : "stale");
+  });
+
+  var units = [
+    ["year", 31536000],
+    ["month", 2592000],
+    ["week", 604800],
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
+  var format =
+    window.Intl && Intl.RelativeTimeFormat
+      ? new Intl.RelativeTimeFormat("en", { numeric: "auto" })
+      : null;
+
+  function relative(date) {
+    var seconds = (date.getTime() - Date.now()) / 1000;
+    if (Math.abs(seconds) < 60 || !format) {
+      return "just now";
+    }
+    for (var i = 0; i < units.length; i++) {
+      if (Math.abs(seconds) >= units[i][1]) {
+        return format.format(Math.round(seconds / units[i][1]), units[i][0]);
+      }
+    }
+    return "just now";
+  }
+
+  function refreshTimes() {
+    var times = document.querySelectorAll("time[data-relative]");
+    for (var i = 0; i < times.length; i++) {
+      var date = new Date(times[i].getAttribute("datetime"));
+      if (!isNaN(date.getTime())) {
+        times[i].textContent = (times[i].dataset.prefix || "") + relative(date);
+      }
+    }
+  }
+
+  window.setInterval(refreshTimes, 30000);
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.dataset ? form.dataset.confirm : "";
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  });
+})();
