@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -218,17 +217,29 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 30
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Long countdowns would outlive Redis's visibility timeout and be delivered twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A task interrupted by a lost broker connection is cancelled and redelivered, not run twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# One queue per deployment (the test suite uses its own, away from any development worker).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Long countdowns would outlive Redis's visibility timeout and be delivered twice.
+    "visibility_timeout": 3600,
+    # A web request sends tasks after its commit: an unreachable broker must fail fast.
+    "socket_connect_timeout": 2,
+}
 # Celery closes Django's connection around every task unless told to reuse it.
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "200"))
 CELERY_TIMEZONE = TIME_ZONE
-# Writes that arrive while a summary is being computed are taken together after this pause.
+# Writes that arrive while a summary is being computed are taken together after this pause;
+# under a sustained stream of writes the pause doubles up to the maximum (issues/services.py).
 GAP_RECOMPUTE_COALESCE_SECONDS = float(os.environ.get("GAP_RECOMPUTE_COALESCE_SECONDS", "0.25"))
+GAP_RECOMPUTE_COALESCE_MAX_SECONDS = float(
+    os.environ.get("GAP_RECOMPUTE_COALESCE_MAX_SECONDS", "4")
+)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-gap-summaries": {
         "task": "issues.tasks.sweep_stale_gap_summaries",
-        "schedule": crontab(minute="*"),
+        "schedule": float(os.environ.get("GAP_SWEEP_SECONDS", "60")),
     },
 }
 

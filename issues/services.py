@@ -40,8 +40,8 @@ OUTSIDE_NEW_SCALE = (
 )
 OPTION_KEY_TAKEN = "This issue already has an option with the key '{key}'."
 OPTION_IN_USE = (
-    "This option is used by {count} position(s), current or withdrawn; "
-    "change them to another option first."
+    "This option is used {count} time(s) by positions (current or withdrawn), their linked "
+    "conditions or proposals; change them to another option first."
 )
 OPTION_UNKNOWN = "'{key}' is not an option of this issue."
 OPTION_KEYS_MISMATCH = "Give every option of the issue exactly once."
@@ -333,13 +333,23 @@ def issue_option_delete(
     by: AbstractBaseUser | None,
 ) -> None:
     """Remove an option no position uses; a scale keeps at least two options."""
-    from positions.models import Position, PositionAcceptableOption
+    from positions.models import Position, PositionAcceptableOption, ProposalTerm
 
     current = _options_locked(option.issue, based_on_version)
     row = IssueOption.objects.get(pk=option.pk, issue=current)
+    linked = sum(
+        1
+        for links in Position.objects.filter(issue__talk_id=current.talk_id)
+        .exclude(links=[])
+        .values_list("links", flat=True)
+        for link in links
+        if link.get("issue") == current.key and row.key in link.get("options", ())
+    )
     used = (
         Position.objects.filter(Q(demand_option=row) | Q(red_line_option=row)).count()
         + PositionAcceptableOption.objects.filter(option=row).count()
+        + ProposalTerm.objects.filter(value_option=row).count()
+        + linked
     )
     if used:
         raise ValidationError({"options": OPTION_IN_USE.format(count=used)})

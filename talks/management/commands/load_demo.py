@@ -8,8 +8,8 @@ from django.db import transaction
 
 from issues.models import Issue
 from issues.services import gap_summaries_ensure, issue_create
-from positions.models import Interface, Position, Source
-from positions.services import PositionInput, position_create
+from positions.models import Interface, Position, Proposal, Source
+from positions.services import PositionInput, ProposalInput, position_create, proposal_create
 from talks import demo
 from talks.models import Membership, Party, Round, Talk, TalkParty
 
@@ -122,11 +122,32 @@ class Command(BaseCommand):
                     priority=p.priority,
                     rationale=p.rationale,
                     conditions=p.conditions,
+                    links=p.links,
                     confidence=p.confidence,
                     status=p.status,
                     source_ids=(source.pk,),
                 ),
                 by=analyst,
+                via=Interface.IMPORT,
+                note=NOTE,
+            )
+            created += 1
+
+        mediator = users["mediator"]
+        for spec in demo.PROPOSALS:
+            if Proposal.objects.filter(talk=talk, title=spec.title).exists():
+                continue
+            proposal_create(
+                talk=talk,
+                data=ProposalInput(
+                    title=spec.title,
+                    mediator_id=parties[spec.mediator].pk,
+                    summary=spec.summary,
+                    status=spec.status,
+                    phases=spec.phases,
+                    terms=spec.terms,
+                ),
+                by=mediator,
                 via=Interface.IMPORT,
                 note=NOTE,
             )
