@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from talks.access import analyst_talk
 from talks.forms import add_service_errors
 from talks.models import Membership, Talk
-from talks.selectors import issue_get_for_talk
+from talks.selectors import issue_get_for_talk, issue_list_for_talk
 
 from . import services
 from .forms import IssueForm, OptionActionForm, OptionAddForm, OptionEditForm, issue_initial
@@ -35,7 +35,7 @@ CONFLICT = (
 @login_required
 def issue_manage(request: HttpRequest, slug: str) -> HttpResponse:
     talk, membership = analyst_talk(request, slug)
-    issues = Issue.objects.filter(talk=talk).prefetch_related("options").order_by("order", "key")
+    issues = issue_list_for_talk(talk=talk)
     return render(
         request,
         "issues/manage.html",

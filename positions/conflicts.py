@@ -13,7 +13,7 @@ from typing import Any
 
 from issues.models import ScaleKind
 
-from .services import PositionInput
+from .services import LinkInput, PositionInput, links_json
 
 COMPARED = (
     "demand",
@@ -24,6 +24,7 @@ COMPARED = (
     "status",
     "rationale",
     "conditions",
+    "links",
     "sources",
 )
 _INPUT_FIELD = {"sources": "source_ids"}
@@ -46,6 +47,7 @@ def comparable(kind: str, data: PositionInput) -> dict[str, Any]:
         "status": data.status,
         "rationale": data.rationale.strip(),
         "conditions": data.conditions.strip(),
+        "links": links_json(data.links),
         "sources": sorted(data.source_ids),
     }
 
@@ -59,6 +61,7 @@ def input_from_snapshot(snapshot: Mapping[str, Any]) -> PositionInput:
         priority=int(snapshot.get("priority", 3)),
         rationale=snapshot.get("rationale", ""),
         conditions=snapshot.get("conditions", ""),
+        links=tuple(LinkInput.from_json(link) for link in snapshot.get("links") or ()),
         confidence=snapshot.get("confidence", "medium"),
         status=snapshot.get("status", "stated"),
         source_ids=tuple(snapshot.get("sources") or ()),

@@ -6,7 +6,9 @@ positions.services, whose messages are put back on the fields, so the page and t
 can never disagree about what is valid.
 """
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -17,7 +19,7 @@ from issues.models import Issue, Layer, ScaleKind
 from talks.models import TalkParty
 
 from .models import Position, Source
-from .services import PositionInput, SourceInput
+from .services import LINKS_LIMIT, LinkInput, PositionInput, SourceInput, links_json
 
 PRIORITY_CHOICES = [
     (1, "1 — marginal"),
@@ -27,6 +29,40 @@ PRIORITY_CHOICES = [
     (5, "5 — vital"),
 ]
 NEW_SOURCE_PREFIX = "new_source_"
+LINK_BOUNDS = "Condition {n}: give both ends of the range on {issue}, as numbers."
+_LINK_FIELD = re.compile(r"^link-(\d+)-issue$")
+
+
+@dataclass(frozen=True)
+class LinkOption:
+    value: str  # "<issue key>:<option key>": one checkbox name serves every issue of a row
+    label: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class LinkGroup:
+    key: str
+    title: str
+    options: tuple[LinkOption, ...]
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """One "only if issue J lands within S" condition, as the form shows it."""
+
+    index: int
+    issue: str
+    low: str
+    high: str
+    groups: tuple[LinkGroup, ...]
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+    def prefix(self) -> str:
+        return f"link-{self.index}"
 
 
 def number_text(value: float | None) -> str:
@@ -72,9 +108,12 @@ class PositionForm(forms.Form):
     conditions = forms.CharField(
         required=False,
         max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="What the party ties this position to.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the party ties this position to, in words.",
     )
+    # Where the messages about linked conditions go; the rows themselves are read from the
+    # posted data (see `link_rows`).
+    links = forms.Field(required=False, widget=forms.HiddenInput, label="Linked conditions")
     confidence = forms.ChoiceField(
         choices=Position.Confidence.choices, initial=Position.Confidence.MEDIUM
     )
@@ -119,11 +158,14 @@ class PositionForm(forms.Form):
         issue: Issue,
         sources: Iterable[Source],
         parties: Sequence[TalkParty] | None = None,
+        link_issues: Sequence[Issue] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.issue = issue
         self.creating = parties is not None
+        # The talk's other issues, which a condition can point at (options prefetched).
+        self.link_issues = [other for other in link_issues if other.pk != issue.pk]
         options = [(o.key, o.label) for o in issue.options.all()]
         kind = issue.scale_kind
         if kind == ScaleKind.NUMERIC:
@@ -218,6 +260,66 @@ class PositionForm(forms.Form):
     def new_source_has_errors(self) -> bool:
         return any(self[n].errors for n in self.fields if n.startswith(NEW_SOURCE_PREFIX))
 
+    def _link_source(self) -> Mapping[str, Any]:
+        return self.data if self.is_bound else (self.initial or {})
+
+    @property
+    def link_rows(self) -> list[LinkRow]:
+        """The condition rows to show: those given, and one blank row to add another."""
+        source = self._link_source()
+        indexes = sorted(int(m.group(1)) for key in source if (m := _LINK_FIELD.match(str(key))))
+        count = min(LINKS_LIMIT, (max(indexes) + 1 if indexes else 0) + 1)
+        rows = []
+        for i in range(count):
+            chosen = set(_getlist(source, f"link-{i}-options"))
+            rows.append(
+                LinkRow(
+                    index=i,
+                    issue=str(source.get(f"link-{i}-issue") or ""),
+                    low=str(source.get(f"link-{i}-low") or ""),
+                    high=str(source.get(f"link-{i}-high") or ""),
+                    groups=tuple(
+                        LinkGroup(
+                            key=other.key,
+                            title=other.title,
+                            options=tuple(
+                                LinkOption(
+                                    value=f"{other.key}:{o.key}",
+                                    label=o.label,
+                                    checked=f"{other.key}:{o.key}" in chosen,
+                                )
+                                for o in other.options.all()
+                            ),
+                        )
+                        for other in self.link_issues
+                        if other.has_options
+                    ),
+                )
+            )
+        return rows
+
+    def clean_links(self) -> tuple[LinkInput, ...]:
+        kinds = {other.key: other for other in self.link_issues}
+        links = []
+        for row in self.link_rows:
+            if not row.issue:
+                continue
+            other = kinds.get(row.issue)
+            if other is not None and other.is_numeric:
+                low, high = _parse_number(row.low), _parse_number(row.high)
+                if not isinstance(low, float) or not isinstance(high, float):
+                    raise forms.ValidationError(LINK_BOUNDS.format(n=row.number, issue=other.title))
+                links.append(LinkInput(issue=row.issue, within=(low, high)))
+            else:
+                # An issue key the talk does not have is left for the service to refuse.
+                keys = frozenset(
+                    value.split(":", 1)[1]
+                    for value in _getlist(self.data, f"{row.prefix()}-options")
+                    if value.startswith(f"{row.issue}:")
+                )
+                links.append(LinkInput(issue=row.issue, within=keys))
+        return tuple(links)
+
     def position_input(self, source_ids: Sequence[int] = ()) -> PositionInput:
         data = self.cleaned_data
         kind = self.issue.scale_kind
@@ -234,6 +336,7 @@ class PositionForm(forms.Form):
             priority=data["priority"],
             rationale=data.get("rationale", ""),
             conditions=data.get("conditions", ""),
+            links=data.get("links") or (),
             confidence=data["confidence"],
             status=data["status"],
             source_ids=tuple(dict.fromkeys([*data.get("sources", []), *source_ids])),
@@ -268,6 +371,15 @@ class PositionForm(forms.Form):
                 self.add_error(field if field in self.fields else None, message)
 
 
+def _getlist(source: Mapping[str, Any], key: str) -> list[str]:
+    if hasattr(source, "getlist"):
+        return [str(v) for v in source.getlist(key)]
+    value = source.get(key)
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
 def _source_label(source: Source) -> str:
     parts = [source.title]
     if source.publisher:
@@ -298,6 +410,13 @@ def form_data_from_input(issue: Issue, data: PositionInput) -> dict[str, Any]:
         values["acceptable"] = sorted(data.acceptable)
     else:
         values["red_line"] = red_line
+    for i, link in enumerate(links_json(data.links)):
+        values[f"link-{i}-issue"] = link["issue"]
+        if "options" in link:
+            values[f"link-{i}-options"] = [f"{link['issue']}:{key}" for key in link["options"]]
+        else:
+            values[f"link-{i}-low"] = number_text(link["low"])
+            values[f"link-{i}-high"] = number_text(link["high"])
     return values
 
 
@@ -305,6 +424,8 @@ def rebind(post: QueryDict, issue: Issue, data: PositionInput, *, version: int) 
     """The posted form with its position fields replaced by `data` and a new version:
     the change note and a typed new source stay as they were typed."""
     values = post.copy()
+    for key in [k for k in values if k.startswith("link-")]:
+        del values[key]
     for key, value in form_data_from_input(issue, data).items():
         if isinstance(value, list):
             values.setlist(key, [str(v) for v in value])

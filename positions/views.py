@@ -22,7 +22,7 @@ from issues.selectors import issue_scale
 from talks import presenters
 from talks.access import analyst_talk
 from talks.models import Membership, Talk
-from talks.selectors import issue_get_for_talk, talk_parties
+from talks.selectors import issue_get_for_talk, issue_list_for_talk, talk_parties
 
 from . import conflicts, selectors
 from .forms import PositionForm, form_data_from_input, rebind
@@ -81,6 +81,7 @@ def _form(
         issue=issue,
         sources=selectors.source_list_for_talk(talk=talk),
         parties=list(talk_parties(talk=talk)) if creating else None,
+        link_issues=list(issue_list_for_talk(talk=talk)),
     )
 
 

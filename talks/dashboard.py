@@ -42,6 +42,7 @@ class PositionView:
     demand_label: str
     red_line_label: str
     source_ids: tuple[int, ...] = ()
+    links: tuple[Mapping[str, Any], ...] = ()  # structured conditions (positions.services)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def _view(
         demand_label=value_label(issue, scale, snapshot["demand"]),
         red_line_label=red_line_label,
         source_ids=tuple(snapshot.get("sources") or ()),
+        links=tuple(snapshot.get("links") or ()),
     )
 
 

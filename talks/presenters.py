@@ -17,6 +17,7 @@ FIELD_LABELS = {
     "priority": "Priority",
     "rationale": "Rationale",
     "conditions": "Conditions",
+    "links": "Linked conditions",
     "confidence": "Confidence",
     "status": "Status",
     "sources": "Sources",
@@ -64,13 +65,26 @@ def field_text(
         )
     if name == "deleted":
         return "yes" if value else "no"
+    if name == "links":
+        return "; ".join(link_text(link) for link in value)
     return str(value)
+
+
+def _plain(number: float) -> str:
+    return f"{int(number)}" if float(number).is_integer() else f"{number:g}"
+
+
+def link_text(link: Mapping[str, Any]) -> str:
+    """A structured condition as a phrase: 'only if withdrawal is complete or phased'."""
+    if "options" in link:
+        return f"only if {link['issue']} is {' or '.join(link['options'])}"
+    return f"only if {link['issue']} is between {_plain(link['low'])} and {_plain(link['high'])}"
 
 
 # What a short listing (the dashboard's changes panel) says of a newly recorded position.
 VALUE_FIELDS = ("demand", "red_line", "acceptable")
 # Long texts a short listing names without quoting.
-TEXT_FIELDS = ("rationale", "conditions")
+TEXT_FIELDS = ("rationale", "conditions", "links")
 REVISED = "revised"
 
 

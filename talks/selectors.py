@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from issues.models import Issue
+from issues.models import Issue, IssueOption
 
 from .models import Membership, Round, Talk, TalkParty
 
@@ -84,3 +84,12 @@ def talk_rounds(*, talk: Talk) -> list[Round]:
 
 def talk_members(*, talk: Talk) -> QuerySet[Membership]:
     return Membership.objects.filter(talk=talk).select_related("user").order_by("user__username")
+
+
+def issue_list_for_talk(*, talk: Talk) -> QuerySet[Issue]:
+    """The talk's issues in dashboard order, with their options."""
+    return (
+        Issue.objects.filter(talk=talk)
+        .prefetch_related(Prefetch("options", queryset=IssueOption.objects.order_by("order")))
+        .order_by("order", "key")
+    )

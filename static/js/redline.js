@@ -85,6 +85,42 @@
 
   window.setInterval(refreshTimes, 30000);
 
+  // A linked condition shows the inputs for the issue it points at: a range for a numeric
+  // issue, that issue's options otherwise. Without script every input stays visible.
+  function showLinkParts(select) {
+    var row = select.closest("[data-link-row]");
+    if (!row) {
+      return;
+    }
+    var chosen = select.options[select.selectedIndex];
+    var key = select.value;
+    var kind = chosen ? chosen.getAttribute("data-kind") : "";
+    var parts = row.querySelectorAll("[data-link-part]");
+    for (var i = 0; i < parts.length; i++) {
+      var part = parts[i].getAttribute("data-link-part");
+      parts[i].hidden = !key || (part === "numeric" ? kind !== "numeric" : part !== key);
+    }
+  }
+
+  function initLinks() {
+    var selects = document.querySelectorAll("[data-link-issue]");
+    for (var i = 0; i < selects.length; i++) {
+      showLinkParts(selects[i]);
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-link-issue]")) {
+      showLinkParts(event.target);
+    }
+  });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", initLinks);
+  } else {
+    initLinks();
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form && form.dataset ? form.dataset.confirm : "";

@@ -430,3 +430,70 @@ def test_sources_of_the_talk_are_offered_as_checkboxes(client, filled_talk):
     content = client.get(new_url("truce")).content.decode()
     assert "Communiqué — Mediators" in content
     assert "Somebody else" not in content
+
+
+# --- Linked conditions -------------------------------------------------------------------------
+
+
+def test_an_edit_keeps_the_linked_conditions_it_does_not_touch(client, small_talk):
+    from positions.services import LinkInput
+
+    st = small_talk
+    position = record(
+        st,
+        st.numeric,
+        st.north,
+        demand=10,
+        red_line=40,
+        links=(LinkInput("rule", frozenset({"a", "b"})), LinkInput("pullback", frozenset({"all"}))),
+    )
+    client.force_login(st.analyst)
+    content = client.get(edit_url(position)).content.decode()
+    assert re.search(r'value="rule:a" checked', content)
+    assert re.search(r'<option value="rule" data-kind="categorical" selected>', content)
+    data = form_data(demand="10", red_line="40", based_on_version="1", note="no change")
+    data.update(
+        {
+            "link-0-issue": "pullback",
+            "link-0-options": ["pullback:all"],
+            "link-1-issue": "rule",
+            "link-1-options": ["rule:a", "rule:b", "pullback:none"],  # another issue's box: ignored
+            "link-2-issue": "",
+        }
+    )
+    response = client.post(edit_url(position), data)
+    assert response.status_code == 302
+    position.refresh_from_db()
+    assert position.version == 1  # nothing changed, so nothing was saved
+    assert position.links == [
+        {"issue": "pullback", "options": ["all"]},
+        {"issue": "rule", "options": ["a", "b"]},
+    ]
+
+
+def test_a_linked_condition_is_added_from_the_form(client, small_talk):
+    st = small_talk
+    client.force_login(st.analyst)
+    data = form_data(party=st.north.pk, layer="declared", demand="none", red_line="some")
+    data.update({"link-0-issue": "truce", "link-0-low": "30", "link-0-high": "90"})
+    assert client.post(new_url("pullback"), data).status_code == 302
+    position = Position.objects.get(issue=st.ordinal)
+    assert position.links == [{"issue": "truce", "low": 30.0, "high": 90.0}]
+
+
+def test_a_bad_linked_condition_is_refused_inline_and_kept(client, small_talk):
+    st = small_talk
+    client.force_login(st.analyst)
+    data = form_data(party=st.north.pk, layer="declared", demand="none", red_line="some")
+    data.update({"link-0-issue": "truce", "link-0-low": "30", "link-0-high": ""})
+    response = client.post(new_url("pullback"), data)
+    assert response.status_code == 400
+    content = response.content.decode()
+    assert 'id="id_links_error"' in content
+    assert "Condition 1: give both ends of the range on Truce" in content
+    assert 'name="link-0-low" id="link-0-low" value="30"' in content
+    data.update({"link-0-issue": "rule", "link-0-options": []})
+    response = client.post(new_url("pullback"), data)
+    assert response.status_code == 400
+    assert re.search(r'id="id_links_error">.*?Rule', response.content.decode(), re.S)
+    assert not Position.objects.exists()
