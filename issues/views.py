@@ -47,37 +47,33 @@ def issue_manage(request: HttpRequest, slug: str) -> HttpResponse:
 def issue_new(request: HttpRequest, slug: str) -> HttpResponse:
     talk, membership = analyst_talk(request, slug)
     form = IssueForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                data = form.cleaned_data
-                issue = services.issue_create(
-                    talk=talk,
-                    key=data["key"],
-                    title=data["title"],
-                    scale_kind=data["scale_kind"],
-                    description=data.get("description", ""),
-                    priority=data["priority"],
-                    order=data["order"],
-                    scale_min=data.get("scale_min"),
-                    scale_max=data.get("scale_max"),
-                    unit=data.get("unit", ""),
-                    max_label=data.get("max_label", ""),
-                    options=form.option_inputs(),
-                    by=request.user,
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, f"Created the issue “{issue.title}”.")
-                return redirect("talks:issue", slug=talk.slug, key=issue.key)
+    if request.method == "POST" and form.is_valid():
+        try:
+            data = form.cleaned_data
+            issue = services.issue_create(
+                talk=talk,
+                key=data["key"],
+                title=data["title"],
+                scale_kind=data["scale_kind"],
+                description=data.get("description", ""),
+                priority=data["priority"],
+                order=data["order"],
+                scale_min=data.get("scale_min"),
+                scale_max=data.get("scale_max"),
+                unit=data.get("unit", ""),
+                max_label=data.get("max_label", ""),
+                options=form.option_inputs(),
+                by=request.user,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Created the issue “{issue.title}”.")
+            return redirect("talks:issue", slug=talk.slug, key=issue.key)
     return render(
         request,
         "issues/issue_form.html",
         {"talk": talk, "membership": membership, "form": form},
-        status=status,
     )
 
 
@@ -92,7 +88,6 @@ def _edit_page(
     option_errors: dict[str, list[str]] | None = None,
     conflict: str = "",
     theirs: list[dict[str, Any]] | None = None,
-    status: int = 200,
 ) -> HttpResponse:
     options = list(issue.options.order_by("order"))
     return render(
@@ -110,7 +105,6 @@ def _edit_page(
             "conflict": conflict,
             "theirs": theirs or [],
         },
-        status=status,
     )
 
 
@@ -126,7 +120,7 @@ def issue_edit(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         return _edit_page(request, talk, membership, issue)
     form = IssueForm(request.POST, issue=issue)
     if not form.is_valid():
-        return _edit_page(request, talk, membership, issue, form=form, status=400)
+        return _edit_page(request, talk, membership, issue, form=form)
     based_on = form.cleaned_data.get("based_on_version") or issue.version
     try:
         saved = services.issue_update(
@@ -171,11 +165,10 @@ def issue_edit(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             conflict=CONFLICT.format(current=exc.current_version, based_on=based_on)
             + " The form holds your values on top of the new version.",
             theirs=theirs,
-            status=409,
         )
     except ValidationError as exc:
         add_service_errors(form, exc)
-        return _edit_page(request, talk, membership, issue, form=form, status=400)
+        return _edit_page(request, talk, membership, issue, form=form)
     if saved.version == based_on:
         messages.info(request, "Nothing changed.")
     else:
@@ -201,7 +194,7 @@ def option_add(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     issue = _fresh(talk, key)
     form = OptionAddForm(request.POST, issue=issue)
     if not form.is_valid():
-        return _edit_page(request, talk, membership, issue, add_form=form, status=400)
+        return _edit_page(request, talk, membership, issue, add_form=form)
     data = form.cleaned_data
     try:
         services.issue_option_add(
@@ -228,11 +221,10 @@ def option_add(request: HttpRequest, slug: str, key: str) -> HttpResponse:
             conflict=CONFLICT.format(
                 current=exc.current_version, based_on=data["based_on_version"]
             ),
-            status=409,
         )
     except ValidationError as exc:
         add_service_errors(form, exc)
-        return _edit_page(request, talk, membership, issue, add_form=form, status=400)
+        return _edit_page(request, talk, membership, issue, add_form=form)
     messages.success(request, f"Added the option “{data['label']}”.")
     return redirect(_options_url(talk, issue))
 
@@ -246,9 +238,7 @@ def _option_action(
     form = form_class(request.POST)
     if not form.is_valid():
         errors = [f"{f}: {' '.join(e)}" for f, e in form.errors.items()]
-        return _edit_page(
-            request, talk, membership, issue, option_errors={option_key: errors}, status=400
-        )
+        return _edit_page(request, talk, membership, issue, option_errors={option_key: errors})
     try:
         message = act(issue, option, form.cleaned_data)
     except IssueConflict as exc:
@@ -260,7 +250,6 @@ def _option_action(
             conflict=CONFLICT.format(
                 current=exc.current_version, based_on=form.cleaned_data["based_on_version"]
             ),
-            status=409,
         )
     except ValidationError as exc:
         return _edit_page(
@@ -269,7 +258,6 @@ def _option_action(
             membership,
             issue,
             option_errors={option_key: exc.messages},
-            status=400,
         )
     if message:
         messages.success(request, message)

@@ -4,6 +4,10 @@ Every write goes through positions.services. An edit carries the version it was 
 when someone saved the position meanwhile the service refuses it, and the page shows their
 version beside the editor's, field by field, with a form holding the editor's changes on
 top of theirs (positions.conflicts).
+
+A form shown again with its errors, or with a conflict, is an ordinary page (200): the
+page itself says what went wrong, and a 4xx document would be logged by the browser as a
+failed load.
 """
 
 from typing import Any
@@ -92,7 +96,6 @@ def _form_page(
     form: PositionForm,
     *,
     position: Position | None = None,
-    status: int = 200,
 ) -> HttpResponse:
     return render(
         request,
@@ -104,7 +107,6 @@ def _form_page(
             "position": position,
             "form": form,
         },
-        status=status,
     )
 
 
@@ -161,7 +163,7 @@ def position_new(request: HttpRequest, slug: str, key: str) -> HttpResponse:
                 form.add_service_errors(exc)
             else:
                 return _saved(request, position, "Recorded")
-    return _form_page(request, talk, membership, form, status=400)
+    return _form_page(request, talk, membership, form)
 
 
 def _position(talk: Talk, pk: int) -> Position:
@@ -217,7 +219,7 @@ def position_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 messages.info(request, "Nothing changed: the position was left as it was.")
                 return redirect(_issue_url(talk, issue, saved.layer))
             return _saved(request, saved, "Saved")
-    return _form_page(request, talk, membership, form, position=position, status=400)
+    return _form_page(request, talk, membership, form, position=position)
 
 
 def _conflict_page(
@@ -313,7 +315,6 @@ def _conflict_page(
                 else reverse("talks:position_edit", args=[talk.slug, current.pk])
             ),
         },
-        status=409,
     )
 
 
@@ -360,10 +361,10 @@ def position_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         if exc.position.is_deleted:
             messages.info(request, "Someone else withdrew this position meanwhile.")
             return redirect(_issue_url(talk, position.issue, position.layer))
-        return render(request, "positions/withdraw.html", context, status=409)
+        return render(request, "positions/withdraw.html", context)
     except ValidationError as exc:
         context["error"] = " ".join(exc.message_dict.get("note", exc.messages))
-        return render(request, "positions/withdraw.html", context, status=400)
+        return render(request, "positions/withdraw.html", context)
     messages.success(
         request,
         f"Withdrew {position.party.name}'s {position.layer} position on {position.issue.title}. "

@@ -37,6 +37,10 @@ class ChangeLine:
     after: str
 
 
+# The talk's issues by key, to name the issues and options a linked condition points at.
+Catalogue = Mapping[str, tuple[Issue, gaps.Scale]]
+
+
 def field_text(
     name: str,
     value: Any,
@@ -44,6 +48,7 @@ def field_text(
     issue: Issue,
     scale: gaps.Scale,
     sources: Mapping[int, Source],
+    catalogue: Catalogue | None = None,
 ) -> str:
     """One snapshot field's value as the page shows it."""
     if value is None or value == "" or value == []:
@@ -66,7 +71,7 @@ def field_text(
     if name == "deleted":
         return "yes" if value else "no"
     if name == "links":
-        return "; ".join(link_text(link) for link in value)
+        return "; ".join(link_text(link, catalogue) for link in value)
     return str(value)
 
 
@@ -74,11 +79,21 @@ def _plain(number: float) -> str:
     return f"{int(number)}" if float(number).is_integer() else f"{number:g}"
 
 
-def link_text(link: Mapping[str, Any]) -> str:
-    """A structured condition as a phrase: 'only if withdrawal is complete or phased'."""
+def link_text(link: Mapping[str, Any], catalogue: Catalogue | None = None) -> str:
+    """A structured condition as a phrase: 'only if Troop withdrawal is a phased withdrawal
+    or full withdrawal'. Without the catalogue, issues and options go by their keys."""
+    known = (catalogue or {}).get(link["issue"])
+    title = known[0].title if known else link["issue"]
     if "options" in link:
-        return f"only if {link['issue']} is {' or '.join(link['options'])}"
-    return f"only if {link['issue']} is between {_plain(link['low'])} and {_plain(link['high'])}"
+        labels = {o.key: o.label for o in known[1].options} if known else {}
+        named = [labels.get(key, key) for key in link["options"]]
+        return f"only if {title} is {' or '.join(named)}"
+    if known:
+        low = gaps.describe_value(known[1], float(link["low"]))
+        high = gaps.describe_value(known[1], float(link["high"]))
+    else:
+        low, high = _plain(link["low"]), _plain(link["high"])
+    return f"only if {title} is between {low} and {high}"
 
 
 # What a short listing (the dashboard's changes panel) says of a newly recorded position.
@@ -95,6 +110,7 @@ def change_lines(
     scale: gaps.Scale,
     sources: Mapping[int, Source],
     compact: bool = False,
+    catalogue: Catalogue | None = None,
 ) -> list[ChangeLine]:
     """What a revision changed, field by field, in a stable order.
 
@@ -117,8 +133,12 @@ def change_lines(
         if compact and name in TEXT_FIELDS and not created:
             before_text, after_text = "", REVISED
         else:
-            before_text = field_text(name, before, issue=issue, scale=scale, sources=sources)
-            after_text = field_text(name, after, issue=issue, scale=scale, sources=sources)
+            before_text, after_text = (
+                field_text(
+                    name, value, issue=issue, scale=scale, sources=sources, catalogue=catalogue
+                )
+                for value in (before, after)
+            )
         lines.append(
             ChangeLine(
                 field=name,
@@ -143,13 +163,16 @@ def timeline(
     issues: Mapping[int, tuple[Issue, gaps.Scale]],
     sources: Mapping[int, Source],
     compact: bool = False,
+    catalogue: Catalogue | None = None,
 ) -> list[TimelineEntry]:
     """Revisions with what each changed, and the sources each version cited (when the
     change itself does not already list them)."""
     out = []
     for r in revisions:
         issue, scale = issues[r.issue_id]
-        lines = change_lines(r, issue=issue, scale=scale, sources=sources, compact=compact)
+        lines = change_lines(
+            r, issue=issue, scale=scale, sources=sources, compact=compact, catalogue=catalogue
+        )
         listed = any(line.field == "sources" for line in lines)
         cited = (
             []

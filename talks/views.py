@@ -139,8 +139,13 @@ def _dashboard_context(
         )[: CHANGES_SHOWN + 1]
     )
     sources = {s.pk: s for s in source_list_for_talk(talk=talk)}
+    scales = _issue_scales(board)
     changes = presenters.timeline(
-        revisions[:CHANGES_SHOWN], issues=_issue_scales(board), sources=sources, compact=True
+        revisions[:CHANGES_SHOWN],
+        issues=scales,
+        sources=sources,
+        compact=True,
+        catalogue={issue.key: (issue, scale) for issue, scale in scales.values()},
     )
     return {
         "talk": talk,
@@ -210,8 +215,15 @@ def _issue_context(
             : TIMELINE_SHOWN + 1
         ]
     )
+    catalogue = {
+        other.key: (other, issue_scale(issue=other))
+        for other in selectors.issue_list_for_talk(talk=talk)
+    }
     entries = presenters.timeline(
-        revisions[:TIMELINE_SHOWN], issues={issue.pk: (issue, scale)}, sources=sources
+        revisions[:TIMELINE_SHOWN],
+        issues={issue.pk: (issue, scale)},
+        sources=sources,
+        catalogue=catalogue,
     )
     figures = row.summary.figures if row.summary else {}
     concessions = (figures.get("bridging") or {}).get("concessions") or []
@@ -237,6 +249,11 @@ def _issue_context(
         "issue": issue,
         "summary": row.summary,
         "party_cells": list(zip(board.principals, row.cells, strict=True)),
+        "cell_links": {
+            cell.party_id: [presenters.link_text(link, catalogue) for link in cell.links]
+            for cell in row.cells
+            if cell
+        },
         "cell_sources": {
             cell.party_id: [sources[i] for i in cell.source_ids if i in sources]
             for cell in row.cells
@@ -307,7 +324,6 @@ def _members_page(
     *,
     add_form: MemberAddForm | None = None,
     role_errors: dict[int, str] | None = None,
-    status: int = 200,
 ) -> HttpResponse:
     members = selectors.talk_members(talk=talk)
     return render(
@@ -321,7 +337,6 @@ def _members_page(
             "roles": Membership.Role.choices,
             "role_errors": role_errors or {},
         },
-        status=status,
     )
 
 
@@ -345,7 +360,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
                 f"{form.cleaned_data['role']}.",
             )
             return redirect("talks:members", slug=talk.slug)
-    return _members_page(request, talk, membership, add_form=form, status=400)
+    return _members_page(request, talk, membership, add_form=form)
 
 
 @require_POST
@@ -355,17 +370,13 @@ def member_role(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     target = get_object_or_404(Membership.objects.select_related("user"), pk=pk, talk=talk)
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
-        return _members_page(
-            request, talk, membership, role_errors={pk: form.errors["role"][0]}, status=400
-        )
+        return _members_page(request, talk, membership, role_errors={pk: form.errors["role"][0]})
     try:
         services.membership_set_role(
             membership=target, role=form.cleaned_data["role"], by=request.user
         )
     except ValidationError as exc:
-        return _members_page(
-            request, talk, membership, role_errors={pk: " ".join(exc.messages)}, status=400
-        )
+        return _members_page(request, talk, membership, role_errors={pk: " ".join(exc.messages)})
     messages.success(
         request, f"{target.user.get_username()} is now {form.cleaned_data['role']} in this talk."
     )
@@ -382,9 +393,7 @@ def member_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     try:
         services.membership_remove(membership=target, by=request.user)
     except ValidationError as exc:
-        return _members_page(
-            request, talk, membership, role_errors={pk: " ".join(exc.messages)}, status=400
-        )
+        return _members_page(request, talk, membership, role_errors={pk: " ".join(exc.messages)})
     messages.success(request, f"{target.user.get_username()} no longer has access to this talk.")
     if target.pk == membership.pk:
         return redirect("talks:list")

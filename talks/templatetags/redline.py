@@ -61,11 +61,3 @@ def query(state: Any, **overrides: Any) -> str:
     """The page's query string with some filters changed, starting with '?'."""
     text = state.query(**overrides)
     return f"?{text}" if text else ""
-
-
-@register.filter
-def link_text(link: Mapping[str, Any]) -> str:
-    """A position's structured condition as a phrase."""
-    from talks.presenters import link_text as phrase
-
-    return phrase(link)

@@ -64,7 +64,7 @@ def test_bad_issue_input_is_shown_inline_and_kept(client, small_talk):
     client.force_login(small_talk.analyst)
     url = reverse("talks:issue_new", args=["small"])
     response = client.post(url, issue_data(scale_min="10", scale_max="5", title="Kept title"))
-    assert response.status_code == 400
+    assert response.status_code == 200
     content = response.content.decode()
     assert re.search(
         r'id="id_scale_max_error">.*?' + re.escape(escape(gaps.SCALE_BOUNDS_ORDER)), content, re.S
@@ -74,7 +74,7 @@ def test_bad_issue_input_is_shown_inline_and_kept(client, small_talk):
     response = client.post(url, one_option)
     assert escape("A scale of options needs at least two options.") in response.content.decode()
     taken = client.post(url, issue_data(key="truce"))
-    assert taken.status_code == 400
+    assert taken.status_code == 200
     assert not Issue.objects.filter(key="aid").exists()
 
 
@@ -125,7 +125,7 @@ def test_a_stale_issue_edit_is_refused_with_both_versions_shown(client, small_ta
         "based_on_version": "1",
     }
     response = client.post(url, data)
-    assert response.status_code == 409
+    assert response.status_code == 200
     content = response.content.decode()
     assert "Someone else changed this issue" in content
     assert "Their title" in content
@@ -178,7 +178,7 @@ def test_an_option_in_use_is_not_removed_and_the_reason_is_shown(client, filled_
         reverse("talks:option_delete", args=["small", "pullback", "most"]),
         {"based_on_version": "1"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert escape(OPTION_IN_USE.format(count=1)) in response.content.decode()
     assert st.ordinal.options.filter(key="most").exists()
 
@@ -200,7 +200,7 @@ def test_a_stale_option_change_is_refused_and_the_typed_option_kept(client, smal
             "add-based_on_version": "1",
         },
     )
-    assert response.status_code == 409
+    assert response.status_code == 200
     content = response.content.decode()
     assert "Someone else changed this issue" in content
     assert 'value="typed late"' in content
@@ -210,7 +210,7 @@ def test_a_stale_option_change_is_refused_and_the_typed_option_kept(client, smal
         reverse("talks:option_move", args=[*base, "none"]),
         {"direction": "down", "based_on_version": "1"},
     )
-    assert stale_move.status_code == 409
+    assert stale_move.status_code == 200
     assert list(st.ordinal.options.order_by("order").values_list("key", flat=True)) == [
         "none",
         "most",

@@ -27,7 +27,7 @@ def test_an_analyst_adds_a_member_by_username(client, small_talk):
 def test_unknown_users_and_existing_members_are_refused_inline(client, small_talk):
     client.force_login(small_talk.analyst)
     response = client.post(url("members"), {"username": "nobody", "role": "viewer"})
-    assert response.status_code == 400
+    assert response.status_code == 200
     content = response.content.decode()
     assert escape(NO_SUCH_USER.format(username="nobody")) in content
     assert 'value="nobody"' in content
@@ -52,10 +52,10 @@ def test_the_last_analyst_is_kept_and_told_why(client, small_talk):
     client.force_login(st.analyst)
     me = st.talk.memberships.get(user=st.analyst)
     response = client.post(url("member_role", me.pk), {"role": "viewer"})
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert escape(LAST_ANALYST) in response.content.decode()
     response = client.post(url("member_remove", me.pk))
-    assert response.status_code == 400
+    assert response.status_code == 200
     me.refresh_from_db()
     assert me.role == "analyst"
 

@@ -521,4 +521,4 @@ def test_page_query_counts_do_not_grow_with_the_talk(
             )
     with django_assert_num_queries(small):
         assert client.get(url).status_code == 200
-    assert small <= 16
+    assert small <= 18  # two of them are the request's savepoint and its release
