@@ -21,6 +21,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record, audit_record_created, object_type_of
 from talks.concurrency import StaleVersion
 from talks.models import Talk
 from talks.services import talk_touch
@@ -136,6 +138,8 @@ def issue_create(
     for row in rows:
         row.issue = issue
     IssueOption.objects.bulk_create(rows)
+    # bulk_create sends no model signals: the options' creation is recorded here.
+    audit_record_created(instances=rows)
     gap_summaries_ensure(issues=[issue])
     talk_touch(talk_id=talk.pk)
     return issue
@@ -273,6 +277,7 @@ def issue_option_add(
 
 def _renumber(issue: Issue, ordered: Sequence[IssueOption]) -> None:
     """Give options the orders 0..n-1 without tripping the (issue, order) unique constraint."""
+    before = list(issue.options.order_by("order").values_list("key", flat=True))
     shift = len(ordered) + max((o.order for o in ordered if o.pk), default=0) + 1
     IssueOption.objects.filter(issue=issue).update(order=F("order") + shift)
     for i, option in enumerate(ordered):
@@ -281,6 +286,17 @@ def _renumber(issue: Issue, ordered: Sequence[IssueOption]) -> None:
             option.save()
         else:
             IssueOption.objects.filter(pk=option.pk).update(order=i)
+    after = [option.key for option in ordered]
+    if [key for key in before if key in after] != [key for key in after if key in before]:
+        # The orders move by QuerySet.update, which the audit signals do not see.
+        audit_record(
+            action=AuditAction.UPDATE,
+            object_type=object_type_of(issue),
+            object_id=issue.pk,
+            label=str(issue),
+            talk_id=issue.talk_id,
+            changes={"option_order": {"before": before, "after": after}},
+        )
 
 
 @transaction.atomic

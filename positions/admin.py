@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from audit.admin import AssessedReadAdminMixin, AuditedAdminMixin
 from issues.admin import ReadOnlyAdmin
 
 from .models import (
@@ -31,7 +32,7 @@ class PositionRevisionInline(admin.TabularInline):
 
 
 @admin.register(Position)
-class PositionAdmin(ReadOnlyAdmin):
+class PositionAdmin(AssessedReadAdminMixin, ReadOnlyAdmin):
     """Positions are changed through the app or the API, which keep their revisions."""
 
     list_display = [
@@ -64,7 +65,7 @@ class PositionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PositionRevision)
-class PositionRevisionAdmin(ReadOnlyAdmin):
+class PositionRevisionAdmin(AssessedReadAdminMixin, ReadOnlyAdmin):
     list_display = ["position", "version", "action", "by", "via", "created_at", "note"]
     list_filter = ["action", "via", "layer", "issue__talk"]
     search_fields = ["note", "party__name", "issue__title"]
@@ -73,7 +74,7 @@ class PositionRevisionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["title", "talk", "publisher", "published_on", "reliability"]
     list_filter = ["reliability", "talk"]
     search_fields = ["title", "publisher", "url", "notes"]

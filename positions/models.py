@@ -3,18 +3,10 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from audit.append_only import AppendOnlyError, AppendOnlyQuerySet
+from audit.context import Interface
 from issues.models import Issue, IssueOption, Layer
 from talks.models import Party, Talk
-
-
-class Interface(models.TextChoices):
-    """Where a change came from, recorded on every revision."""
-
-    WEB = "web", "Web"
-    API = "api", "API"
-    ADMIN = "admin", "Admin"
-    IMPORT = "import", "Import"
-    COMMAND = "command", "Management command"
 
 
 class Source(models.Model):
@@ -165,21 +157,6 @@ class PositionAcceptableOption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position}: {self.option}"
-
-
-class AppendOnlyError(Exception):
-    """Raised when code tries to change or remove a row of an append-only table."""
-
-
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("Revisions are append-only: they cannot be updated.")
-
-    def delete(self):
-        raise AppendOnlyError("Revisions are append-only: they cannot be deleted.")
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        raise AppendOnlyError("Revisions are append-only: they cannot be updated.")
 
 
 class PositionRevision(models.Model):

@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record, object_type_of
 from issues import evaluation, gaps
 from issues.models import Issue, Layer, ScaleKind
 from issues.selectors import issue_scale
@@ -36,6 +38,7 @@ from .models import (
 
 NOTE_REQUIRED = "A change note is required: say what changed and why."
 NOTE_TOO_LONG = "Keep the change note under 2,000 characters."
+TEXT_TOO_LONG = "Keep this under {limit:,} characters (it has {length:,})."
 PARTY_NOT_IN_TALK = "{party} is not a party to this talk."
 POSITION_EXISTS = "{party} already has a {layer} position on this issue; edit it instead."
 UNKNOWN_CHOICE = "'{value}' is not one of: {choices}."
@@ -175,6 +178,11 @@ def position_validate(*, issue: Issue, data: PositionInput, note: str | None = N
             priority=data.priority,
         )
     )
+    for name in ("rationale", "conditions"):
+        limit = Position._meta.get_field(name).max_length
+        length = len(getattr(data, name))
+        if limit is not None and length > limit:
+            errors[name] = TEXT_TOO_LONG.format(limit=limit, length=length)
     errors.update(_link_errors(issue, data.links))
     if data.confidence not in Position.Confidence.values:
         errors["confidence"] = _choice_error(data.confidence, Position.Confidence.values)
@@ -293,7 +301,8 @@ def _record(
     note: str,
 ) -> PositionRevision:
     after = position_snapshot(position)
-    return PositionRevision.objects.create(
+    changes = _diff(before, after)
+    revision = PositionRevision.objects.create(
         position=position,
         issue_id=position.issue_id,
         party_id=position.party_id,
@@ -301,12 +310,24 @@ def _record(
         version=position.version,
         action=action,
         snapshot=after,
-        changes=_diff(before, after),
+        changes=changes,
         note=note.strip(),
         by=by,
         via=via,
         created_at=position.updated_at,
     )
+    audit_record(
+        action=action,
+        object_type=object_type_of(position),
+        object_id=position.pk,
+        label=f"{position} v{position.version}",
+        talk_id=position.issue.talk_id,
+        changes={key: {"before": old, "after": new} for key, (old, new) in changes.items()},
+        note=note.strip(),
+        user=by,
+        interface=via,
+    )
+    return revision
 
 
 def _issue_with_options(issue: Issue) -> Issue:
@@ -713,16 +734,29 @@ def _proposal_record(
     *, proposal: Proposal, before: Mapping[str, Any], by: Any, via: str, note: str
 ) -> ProposalRevision:
     after = proposal_snapshot(proposal)
-    return ProposalRevision.objects.create(
+    changes = _diff(before, after)
+    revision = ProposalRevision.objects.create(
         proposal=proposal,
         version=proposal.version,
         snapshot=after,
-        changes=_diff(before, after),
+        changes=changes,
         note=note.strip(),
         by=by,
         via=via,
         created_at=proposal.updated_at,
     )
+    audit_record(
+        action=AuditAction.CREATE if not before else AuditAction.UPDATE,
+        object_type=object_type_of(proposal),
+        object_id=proposal.pk,
+        label=f"{proposal} v{proposal.version}",
+        talk_id=proposal.talk_id,
+        changes={key: {"before": old, "after": new} for key, (old, new) in changes.items()},
+        note=note.strip(),
+        user=by,
+        interface=via,
+    )
+    return revision
 
 
 @transaction.atomic

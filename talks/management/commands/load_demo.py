@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from audit.context import audit_context
 from issues.models import Issue
 from issues.services import gap_summaries_ensure, issue_create
 from positions.models import Interface, Position, Proposal, Source
@@ -20,7 +21,7 @@ class Command(BaseCommand):
     help = "Load the Gaza ceasefire talks demo data and demo users (idempotent)."
 
     def handle(self, *args, **options) -> None:
-        with transaction.atomic():
+        with audit_context(interface=Interface.IMPORT), transaction.atomic():
             created = self._load()
         self.stdout.write(
             self.style.SUCCESS(f"Demo talk '{demo.TALK['slug']}' ready ({created} rows created).")
