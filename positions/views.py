@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from audit.services import audit_assessed_read
 from issues.models import Issue, Layer
 from issues.selectors import issue_scale
 from talks import presenters
@@ -173,6 +174,16 @@ def _position(talk: Talk, pk: int) -> Position:
     return position
 
 
+def _record_assessed_read(request: HttpRequest, position: Position, what: str) -> None:
+    """A page showing an assessed position's saved values is in the audit log (SECURITY.md)."""
+    if position.layer == Layer.ASSESSED:
+        audit_assessed_read(
+            user=request.user,
+            talk=position.issue.talk,
+            what=f"{what}: {position.party.name} on {position.issue.key}",
+        )
+
+
 def _create_again_url(talk: Talk, position: Position) -> str:
     url = reverse("talks:position_new", args=[talk.slug, position.issue.key])
     return f"{url}?{urlencode({'party': position.party_id, 'layer': position.layer})}"
@@ -192,6 +203,7 @@ def position_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "based_on_version": position.version,
         }
         form = _form(issue, talk, initial=initial)
+        _record_assessed_read(request, position, "position editor")
         return _form_page(request, talk, membership, form, position=position)
 
     form = _form(issue, talk, data=request.POST)
@@ -231,6 +243,7 @@ def _conflict_page(
 ) -> HttpResponse:
     current = exc.position
     issue = form.issue
+    _record_assessed_read(request, current, "position conflict")
     scale = issue_scale(issue=issue)
     sources = {s.pk: s for s in selectors.source_list_for_talk(talk=talk)}
     base_revision = PositionRevision.objects.filter(
@@ -354,6 +367,7 @@ def position_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     except PositionConflict as exc:
         context["conflict"] = exc
         context["position"] = exc.position
+        _record_assessed_read(request, exc.position, "position withdrawal conflict")
         context["version"] = exc.current_version
         context["their_revisions"] = list(
             selectors.position_revisions(position=exc.position).filter(version__gt=based_on)

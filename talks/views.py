@@ -27,6 +27,7 @@ from django.utils.http import parse_etags, urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from audit.services import audit_assessed_read
 from issues.models import ScaleKind
 from issues.selectors import gap_history, issue_scale
 from positions.selectors import issue_revisions, source_list_for_talk, talk_revisions
@@ -121,6 +122,12 @@ def _live(response: HttpResponse, etag: str) -> HttpResponse:
     return response
 
 
+def _record_assessed_read(request: HttpRequest, talk: Talk, state: PageState, what: str) -> None:
+    """Every response that shows the assessed layer is in the audit log (SECURITY.md)."""
+    if state.layer.is_assessed:
+        audit_assessed_read(user=request.user, talk=talk, what=what)
+
+
 def _issue_scales(board: Dashboard) -> dict[int, tuple[Any, Any]]:
     return {row.issue.pk: (row.issue, issue_scale(issue=row.issue)) for row in board.rows}
 
@@ -174,6 +181,7 @@ def talk_dashboard_page(request: HttpRequest, slug: str) -> HttpResponse:
     etag = _etag(request, talk, membership, "dashboard")
     state = _page_state(request, talk, membership)
     context = _dashboard_context(request, talk, membership, state, etag)
+    _record_assessed_read(request, talk, state, "dashboard")
     return render(request, "talks/dashboard.html", context)
 
 
@@ -185,6 +193,7 @@ def talk_dashboard_live(request: HttpRequest, slug: str) -> HttpResponse:
         return _live(HttpResponseNotModified(), etag)
     state = _page_state(request, talk, membership)
     context = _dashboard_context(request, talk, membership, state, etag)
+    _record_assessed_read(request, talk, state, "dashboard (live update)")
     return _live(render(request, "talks/_dashboard_live.html", context), etag)
 
 
@@ -300,6 +309,7 @@ def issue_page(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     etag = _etag(request, talk, membership, f"issue:{key}")
     state = _page_state(request, talk, membership)
     context = _issue_context(request, talk, membership, key, state, etag)
+    _record_assessed_read(request, talk, state, f"issue {key}")
     return render(request, "talks/issue.html", context)
 
 
@@ -311,6 +321,7 @@ def issue_live(request: HttpRequest, slug: str, key: str) -> HttpResponse:
         return _live(HttpResponseNotModified(), etag)
     state = _page_state(request, talk, membership)
     context = _issue_context(request, talk, membership, key, state, etag)
+    _record_assessed_read(request, talk, state, f"issue {key} (live update)")
     return _live(render(request, "talks/_issue_live.html", context), etag)
 
 

@@ -521,4 +521,38 @@ def test_page_query_counts_do_not_grow_with_the_talk(
             )
     with django_assert_num_queries(small):
         assert client.get(url).status_code == 200
-    assert small <= 18  # two of them are the request's savepoint and its release
+    # Two of them are the request's savepoint and its release, one the audit of the assessed read.
+    assert small <= 19
+
+
+def test_every_response_showing_the_assessed_layer_is_in_the_audit_log(client, filled_talk):
+    from audit.models import AuditEvent
+
+    st = filled_talk
+    reads = AuditEvent.objects.filter(action="read", talk=st.talk)
+    client.force_login(st.mediator)
+    client.get(reverse("talks:dashboard", args=["small"]))
+    client.get(reverse("talks:issue", args=["small", "truce"]))
+    assert not reads.exists()  # the declared layer is no secret among members
+
+    client.get(reverse("talks:dashboard", args=["small"]), {"layer": "assessed"})
+    client.get(reverse("talks:issue", args=["small", "truce"]), {"layer": "assessed"})
+    live = reverse("talks:dashboard_live", args=["small"])
+    etag = client.get(live, {"layer": "assessed"})["ETag"]
+    assert (
+        client.get(live, {"layer": "assessed"}, headers={"If-None-Match": etag}).status_code == 304
+    )
+    assert list(reads.order_by("pk").values_list("note", "user__username")) == [
+        ("dashboard", "small-mediator"),
+        ("issue truce", "small-mediator"),
+        ("dashboard (live update)", "small-mediator"),  # the 304 showed nothing new
+    ]
+
+    client.force_login(st.viewer)  # asks, but is shown the declared layer: nothing to record
+    client.get(reverse("talks:dashboard", args=["small"]), {"layer": "assessed"})
+    assert reads.count() == 3
+
+    client.force_login(st.analyst)
+    position = st.numeric.positions.get(party=st.north, layer="assessed")
+    client.get(reverse("talks:position_edit", args=["small", position.pk]))
+    assert reads.order_by("pk").last().note == "position editor: North on truce"
