@@ -249,10 +249,6 @@ class PositionForm(forms.Form):
         )
 
     @property
-    def value_fields(self) -> list[forms.BoundField]:
-        return [self[n] for n in ("demand", "red_line", "acceptable") if n in self.fields]
-
-    @property
     def new_source_fields(self) -> list[forms.BoundField]:
         return [self[n] for n in self.fields if n.startswith(NEW_SOURCE_PREFIX)]
 

@@ -408,12 +408,12 @@ def sparkline(
                 x = pad + (i / max(1, len(history) - 1)) * (width - 2 * pad)
             share = value or 0.0
             y = baseline - share * (height - 2 * pad)
-            label = (
-                f"{at:%-d %b %Y %H:%M}: "
-                + ("zone of agreement" if status == "zone" else "")
-                + (f"gap {_percent(share)}" if status == "gap" else "")
-                + ("not enough positions" if status == "insufficient" else "")
-            )
+            said = {
+                "zone": "zone of agreement",
+                "gap": f"gap {_percent(share)}",
+                "insufficient": "not enough positions",
+            }.get(status, status)
+            label = f"{at:%-d %b %Y %H:%M}: {said}"
             points.append(SparkPoint(x=x, y=y, status=status, label=label))
     if not points:
         desc = "No summary has been computed yet."

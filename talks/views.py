@@ -84,11 +84,21 @@ def _page_state(request: HttpRequest, talk: Talk, membership: Membership) -> Pag
 
 
 def _etag(request: HttpRequest, talk: Talk, membership: Membership, kind: str) -> str:
-    """Changes with the talk's revision token, what the user may see and the filters."""
+    """Changes with the talk's revision token, what the user may see and the filters.
+
+    Read before the page's data, so an ETag is never newer than what it is sent with.
+    """
     token = services.talk_revision(talk_id=talk.pk)
-    params = "&".join(f"{name}={request.GET.get(name, '')}" for name in ("layer", "round", "since"))
-    key = f"{kind}|{token}|{membership.role}|{params}|{timezone.localdate()}"
+    layer = layer_for(membership, request.GET.get("layer")).layer
+    filters = f"{request.GET.get('round', '')}|{request.GET.get('since', '')}"
+    key = f"{kind}|{token}|{membership.role}|{layer}|{filters}|{timezone.localdate()}"
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def _live_url(request: HttpRequest, name: str, *args: str) -> str:
+    """The live twin of a page, with the page's own filters (so their ETags agree)."""
+    query = request.GET.urlencode()
+    return reverse(name, args=args) + (f"?{query}" if query else "")
 
 
 def _not_modified(request: HttpRequest, etag: str) -> bool:
@@ -133,7 +143,7 @@ def _issue_scales(board: Dashboard) -> dict[int, tuple[Any, Any]]:
 
 
 def _dashboard_context(
-    request: HttpRequest, talk: Talk, membership: Membership, state: PageState, etag: str
+    talk: Talk, membership: Membership, state: PageState, etag: str, live_url: str
 ) -> dict[str, Any]:
     board = talk_dashboard(talk=talk, layer=state.layer.layer, as_of=state.frame.as_of)
     rows_by_key = {row.issue.key: row for row in board.rows}
@@ -169,8 +179,7 @@ def _dashboard_context(
         "changes": changes,
         "more_changes": len(revisions) > CHANGES_SHOWN,
         "etag": etag,
-        "live_url": reverse("talks:dashboard_live", args=[talk.slug])
-        + ("?" + state.query() if state.query() else ""),
+        "live_url": live_url,
         "poll_seconds": settings.LIVE_POLL_SECONDS,
     }
 
@@ -180,7 +189,9 @@ def talk_dashboard_page(request: HttpRequest, slug: str) -> HttpResponse:
     talk, membership = member_talk(request, slug)
     etag = _etag(request, talk, membership, "dashboard")
     state = _page_state(request, talk, membership)
-    context = _dashboard_context(request, talk, membership, state, etag)
+    context = _dashboard_context(
+        talk, membership, state, etag, _live_url(request, "talks:dashboard_live", slug)
+    )
     _record_assessed_read(request, talk, state, "dashboard")
     return render(request, "talks/dashboard.html", context)
 
@@ -192,18 +203,20 @@ def talk_dashboard_live(request: HttpRequest, slug: str) -> HttpResponse:
     if _not_modified(request, etag):
         return _live(HttpResponseNotModified(), etag)
     state = _page_state(request, talk, membership)
-    context = _dashboard_context(request, talk, membership, state, etag)
+    context = _dashboard_context(
+        talk, membership, state, etag, _live_url(request, "talks:dashboard_live", slug)
+    )
     _record_assessed_read(request, talk, state, "dashboard (live update)")
     return _live(render(request, "talks/_dashboard_live.html", context), etag)
 
 
 def _issue_context(
-    request: HttpRequest,
     talk: Talk,
     membership: Membership,
     key: str,
     state: PageState,
     etag: str,
+    live_url: str,
 ) -> dict[str, Any]:
     board = talk_dashboard(
         talk=talk, layer=state.layer.layer, as_of=state.frame.as_of, issue_keys=[key]
@@ -297,8 +310,7 @@ def _issue_context(
         else "",
         "pairwise": figures.get("pairwise") or [] if len(principals) > 2 else [],
         "etag": etag,
-        "live_url": reverse("talks:issue_live", args=[talk.slug, issue.key])
-        + ("?" + state.query() if state.query() else ""),
+        "live_url": live_url,
         "poll_seconds": settings.LIVE_POLL_SECONDS,
     }
 
@@ -308,7 +320,9 @@ def issue_page(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     talk, membership = member_talk(request, slug)
     etag = _etag(request, talk, membership, f"issue:{key}")
     state = _page_state(request, talk, membership)
-    context = _issue_context(request, talk, membership, key, state, etag)
+    context = _issue_context(
+        talk, membership, key, state, etag, _live_url(request, "talks:issue_live", slug, key)
+    )
     _record_assessed_read(request, talk, state, f"issue {key}")
     return render(request, "talks/issue.html", context)
 
@@ -320,7 +334,9 @@ def issue_live(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     if _not_modified(request, etag):
         return _live(HttpResponseNotModified(), etag)
     state = _page_state(request, talk, membership)
-    context = _issue_context(request, talk, membership, key, state, etag)
+    context = _issue_context(
+        talk, membership, key, state, etag, _live_url(request, "talks:issue_live", slug, key)
+    )
     _record_assessed_read(request, talk, state, f"issue {key} (live update)")
     return _live(render(request, "talks/_issue_live.html", context), etag)
 

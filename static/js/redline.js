@@ -4,6 +4,24 @@
 (function () {
   "use strict";
 
+  // Runs after htmx is loaded (both deferred, in order) and before it processes the page.
+  if (window.htmx) {
+    // Nothing evaluated from attributes, no script run from swapped content, no request
+    // to another origin; a poll that cannot finish in time counts as failed.
+    htmx.config.allowEval = false;
+    htmx.config.allowScriptTags = false;
+    htmx.config.selfRequestsOnly = true;
+    htmx.config.timeout = 10000;
+    // A 304 answers a live region's conditional poll: nothing changed, nothing to swap.
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "304", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "[45]..", swap: false, error: true },
+      { code: "...", swap: false },
+    ];
+  }
+
   function liveStatus() {
     return document.getElementById("live-status");
   }

@@ -124,11 +124,17 @@ def test_every_page_loads_clean_under_a_strict_csp(open_as):
     from playwright.sync_api import expect
 
     page, watch = open_as("analyst")
+    polls: list[int] = []
+    page.on("response", lambda r: polls.append(r.status) if "/live/" in r.url else None)
     expect(page.get_by_role("heading", name="Your talks")).to_be_visible()
     page.get_by_role("link", name="Gaza ceasefire talks").click()
     expect(page.locator(".rollup")).to_contain_text("No whole deal yet")
+    page.wait_for_function("document.querySelectorAll('#live').length === 1")
+    page.wait_for_timeout(2500)  # a few polls: nothing changed, so each is a 304
+    assert polls, "the dashboard did not poll"
+    assert set(polls) == {304}, polls
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
-    page.wait_for_timeout(1500)  # at least one conditional poll, answered 304
+    expect(page.locator(".board tbody tr")).to_have_count(5)  # a 304 swaps nothing away
     shot(page, "dashboard")
 
     for key, name in [

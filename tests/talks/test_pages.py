@@ -446,7 +446,9 @@ def test_the_live_region_is_polled_and_the_page_loads_only_its_own_scripts(clien
     client.force_login(filled_talk.mediator)
     content = client.get(reverse("talks:dashboard", args=["small"])).content.decode()
     live = re.search(r'<div id="live"[^>]*>', content).group(0)
-    assert 'hx-get="/talks/small/live/?layer=declared"' in live
+    assert 'hx-get="/talks/small/live/"' in live
+    filtered = client.get(reverse("talks:dashboard", args=["small"]), {"layer": "assessed"})
+    assert 'hx-get="/talks/small/live/?layer=assessed"' in filtered.content.decode()
     assert 'hx-trigger="every 3s"' in live
     assert 'hx-swap="outerHTML"' in live
     scripts = re.findall(r"<script[^>]*>", content)
