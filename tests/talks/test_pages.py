@@ -558,3 +558,14 @@ def test_every_response_showing_the_assessed_layer_is_in_the_audit_log(client, f
     position = st.numeric.positions.get(party=st.north, layer="assessed")
     client.get(reverse("talks:position_edit", args=["small", position.pk]))
     assert reads.order_by("pk").last().note == "position editor: North on truce"
+
+
+def test_a_talk_without_issues_says_so(client, small_talk):
+    from issues.models import Issue
+
+    Issue.objects.filter(talk=small_talk.talk).delete()
+    client.force_login(small_talk.analyst)
+    content = client.get(reverse("talks:dashboard", args=["small"])).content.decode()
+    assert "This talk has no issues yet." in content
+    assert reverse("talks:issue_new", args=["small"]) in content
+    assert "No whole deal yet" not in content
