@@ -185,6 +185,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 
 # Multipart bodies (file uploads, streamed to disk) may be larger, up to this.
 REQUEST_MAX_UPLOAD_SIZE = int(os.environ.get("REQUEST_MAX_UPLOAD_SIZE", str(5 * 1024 * 1024)))
 
+# Seconds between two checks of an open dashboard or issue page for news.
+LIVE_POLL_SECONDS = float(os.environ.get("LIVE_POLL_SECONDS", "3"))
+
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

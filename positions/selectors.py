@@ -36,13 +36,29 @@ def position_revisions(*, position: Position) -> QuerySet[PositionRevision]:
 
 
 def talk_revisions(
-    *, talk: Talk, layers: Collection[str], since: dt.datetime | None = None
+    *,
+    talk: Talk,
+    layers: Collection[str],
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> QuerySet[PositionRevision]:
     """Every recorded change of the talk's positions on the layers, newest first."""
     qs = PositionRevision.objects.filter(issue__talk=talk, layer__in=layers)
     if since is not None:
         qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lte=until)
     return qs.select_related("issue", "party", "by").order_by("-created_at", "-pk")
+
+
+def issue_revisions(
+    *, issue: Issue, layers: Collection[str], until: dt.datetime | None = None
+) -> QuerySet[PositionRevision]:
+    """Every recorded change of the issue's positions on the layers, newest first."""
+    qs = PositionRevision.objects.filter(issue=issue, layer__in=layers)
+    if until is not None:
+        qs = qs.filter(created_at__lte=until)
+    return qs.select_related("party", "by").order_by("-created_at", "-pk")
 
 
 def source_list_for_talk(*, talk: Talk) -> QuerySet[Source]:
@@ -97,6 +113,16 @@ def revision_list_visible(*, layers_by_talk: LayersByTalk) -> QuerySet[PositionR
 
 def source_list_for_talks(*, talk_ids: Collection[int]) -> QuerySet[Source]:
     return Source.objects.filter(talk_id__in=talk_ids).select_related("talk", "created_by")
+
+
+def position_get_for_talk(*, talk: Talk, pk: int) -> Position | None:
+    """One position of the talk (withdrawn ones included), with its issue's options."""
+    return (
+        Position.objects.filter(pk=pk, issue__talk=talk)
+        .select_related("issue", "party", "demand_option", "red_line_option", "updated_by")
+        .prefetch_related("issue__options", "acceptable_options", "sources")
+        .first()
+    )
 
 
 # --- Proposals ----------------------------------------------------------------------------

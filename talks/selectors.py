@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from issues.models import Issue, Layer
+from issues.models import Issue, IssueOption, Layer
 
 from .models import Membership, Party, Round, Talk, TalkParty
 
@@ -166,4 +166,21 @@ def party_list_for_talks(*, talk_ids: Collection[int]) -> QuerySet[Party]:
                 to_attr="visible_roles",
             )
         )
+    )
+
+
+def talk_rounds(*, talk: Talk) -> list[Round]:
+    return list(Round.objects.filter(talk=talk).order_by("number"))
+
+
+def talk_members(*, talk: Talk) -> QuerySet[Membership]:
+    return Membership.objects.filter(talk=talk).select_related("user").order_by("user__username")
+
+
+def issue_list_for_talk(*, talk: Talk) -> QuerySet[Issue]:
+    """The talk's issues in dashboard order, with their options."""
+    return (
+        Issue.objects.filter(talk=talk)
+        .prefetch_related(Prefetch("options", queryset=IssueOption.objects.order_by("order")))
+        .order_by("order", "key")
     )
