@@ -1,9 +1,10 @@
 """The API's own endpoints: who am I, the schema and its documentation, and JSON 404s."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from csp.decorators import csp_update
 from django.http import HttpRequest, JsonResponse
+from django.utils import translation
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -98,7 +99,30 @@ class MeViewSet(ApiViewSet):
 
 
 class SchemaView(SpectacularAPIView):
-    """The OpenAPI 3 schema (YAML by default, JSON with ?format=json)."""
+    """The OpenAPI 3 schema (YAML by default, JSON with ?format=json).
+
+    It is the same for everyone and fixed for the life of the process, and building it
+    costs a good part of a second: it is built once per version and language, so anonymous
+    requests cannot keep a worker busy building it again and again.
+    """
+
+    _built: ClassVar[dict[tuple[Any, str], Any]] = {}
+
+    def _get_schema_response(self, request: Request) -> Response:
+        version = self.api_version or request.version or self._get_version_parameter(request)
+        key = (version, translation.get_language())
+        schema = self._built.get(key)
+        if schema is None:
+            generator = self.generator_class(
+                urlconf=self.urlconf, api_version=version, patterns=self.patterns
+            )
+            schema = self._built[key] = generator.get_schema(
+                request=request, public=self.serve_public
+            )
+        filename = self._get_filename(request, version)
+        return Response(
+            data=schema, headers={"Content-Disposition": f'inline; filename="{filename}"'}
+        )
 
 
 @method_decorator(csp_update({"img-src": ["data:"]}), name="dispatch")

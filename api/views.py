@@ -14,8 +14,8 @@ from .selectors import api_tokens_for_user
 from .services import api_token_create, api_token_revoke
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
+@login_required
 def tokens(request: HttpRequest) -> HttpResponse:
     form = TokenCreateForm()
     secret = None

@@ -15,7 +15,7 @@ from typing import Any
 from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_cool_off
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
@@ -109,6 +109,21 @@ class SignInThrottleMiddleware:
         return _too_many(request, THROTTLED.format(seconds=wait), wait)
 
 
+class AdminMethodsMiddleware:
+    """The admin is a browser interface: GET, HEAD and POST. Its views answer any other
+    method as if it were a GET; refuse it with a 405 instead, for everyone alike."""
+
+    ALLOWED = ("GET", "HEAD", "POST")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in self.ALLOWED and request.path_info.startswith("/admin/"):
+            return HttpResponseNotAllowed(self.ALLOWED)
+        return self.get_response(request)
+
+
 class RequestSizeLimitMiddleware:
     """Refuse bodies over the limit from their Content-Length, before anything reads them.
 
@@ -137,3 +152,26 @@ class RequestSizeLimitMiddleware:
                 return JsonResponse(error_body("request_too_large", message), status=413)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+def admin_view_on_site(request: HttpRequest, content_type_id: str, object_id: str) -> HttpResponse:
+    """The admin's "view on site" redirect, for staff who may view that kind of object there.
+
+    Django's own redirects any staff user to any object's page, so a staff member without
+    permissions could learn the address (and so the slug) of every talk by counting ids.
+    Mounted ahead of the admin's route in config/urls.py; the admin's permission check and
+    sign-in redirect wrap it like any admin page.
+    """
+    from django.contrib import admin
+    from django.contrib.contenttypes.models import ContentType
+    from django.contrib.contenttypes.views import shortcut
+    from django.http import Http404
+
+    try:
+        content_type = ContentType.objects.get_for_id(int(content_type_id))
+    except (ValueError, ContentType.DoesNotExist) as exc:
+        raise Http404 from exc
+    model_admin = admin.site._registry.get(content_type.model_class())
+    if model_admin is None or not model_admin.has_view_or_change_permission(request):
+        raise Http404
+    return shortcut(request, content_type_id, object_id)

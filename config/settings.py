@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "config.security.AdminMethodsMiddleware",
     "config.security.SignInThrottleMiddleware",
     # Last, as django-axes requires: turns a locked-out sign-in into its response.
     "axes.middleware.AxesMiddleware",
@@ -228,9 +229,10 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- REST framework ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: a refused token is a 401 with WWW-Authenticate, as on every endpoint.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -2,16 +2,25 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 
 from api.views import tokens
+from config.security import admin_view_on_site
 
 
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Ahead of the admin's own "view on site" redirect, which checks no model permission.
+    path(
+        "admin/r/<path:content_type_id>/<path:object_id>/",
+        admin.site.admin_view(admin_view_on_site),
+        name="admin-view-on-site",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -763,8 +763,15 @@ class GapHistoryViewSet(ApiViewSet):
     csv_actions = frozenset({"list"})
 
     def list(self, request: Request, issue_pk: int, layer: str) -> Any:
-        issue = Issue.objects.filter(pk=issue_pk).only("talk_id", "key").first()
-        if issue is None or not self.access.can_read(issue.talk_id, layer):
+        # Among the user's talks only, so an issue of another talk costs the same queries
+        # as one that does not exist.
+        access = self.access
+        issue = (
+            Issue.objects.filter(pk=issue_pk, talk_id__in=access.talk_ids)
+            .only("talk_id", "key")
+            .first()
+        )
+        if issue is None or not access.can_read(issue.talk_id, layer):
             raise NotFound()
         if layer == Layer.ASSESSED:
             self.record_assessed_read([issue.talk_id], f"gap history {issue.key}")

@@ -13,9 +13,9 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from talks.access import analyst_talk
+from talks.access import analyst_talk, form_page
 from talks.forms import add_service_errors
 from talks.models import Membership, Talk
 from talks.selectors import issue_get_for_talk, issue_list_for_talk
@@ -32,6 +32,7 @@ CONFLICT = (
 )
 
 
+@require_safe
 @login_required
 def issue_manage(request: HttpRequest, slug: str) -> HttpResponse:
     talk, membership = analyst_talk(request, slug)
@@ -43,6 +44,7 @@ def issue_manage(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@form_page
 @login_required
 def issue_new(request: HttpRequest, slug: str) -> HttpResponse:
     talk, membership = analyst_talk(request, slug)
@@ -112,6 +114,7 @@ def _fresh(talk: Talk, key: str) -> Issue:
     return issue_get_for_talk(talk=talk, key=key)
 
 
+@form_page
 @login_required
 def issue_edit(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     talk, membership = analyst_talk(request, slug)

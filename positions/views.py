@@ -25,7 +25,7 @@ from audit.services import audit_assessed_read
 from issues.models import Issue, Layer
 from issues.selectors import issue_scale
 from talks import presenters
-from talks.access import analyst_talk
+from talks.access import analyst_talk, form_page
 from talks.models import Membership, Talk
 from talks.selectors import issue_get_for_talk, issue_list_for_talk, talk_parties
 
@@ -120,6 +120,7 @@ def _saved(request: HttpRequest, position: Position, verb: str) -> HttpResponse:
     return redirect(_issue_url(position.issue.talk, position.issue, position.layer))
 
 
+@form_page
 @login_required
 def position_new(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     talk, membership = analyst_talk(request, slug)
@@ -189,6 +190,7 @@ def _create_again_url(talk: Talk, position: Position) -> str:
     return f"{url}?{urlencode({'party': position.party_id, 'layer': position.layer})}"
 
 
+@form_page
 @login_required
 def position_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     talk, membership = analyst_talk(request, slug)
@@ -331,6 +333,7 @@ def _conflict_page(
     )
 
 
+@form_page
 @login_required
 def position_withdraw(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     talk, membership = analyst_talk(request, slug)

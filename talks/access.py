@@ -9,11 +9,16 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.views.decorators.http import require_http_methods
 
 from issues.models import Layer
 
 from . import selectors
 from .models import Membership, Talk
+
+# Pages with a form answer GET (and HEAD) and POST; any other method is a 405, for everyone
+# alike, before anything about the talk is looked up.
+form_page = require_http_methods(["GET", "HEAD", "POST"])
 
 ANALYSTS_ONLY = "Only the talk's analysts can do this."
 ASSESSED_HIDDEN = (

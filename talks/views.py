@@ -24,7 +24,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import parse_etags, urlencode
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRefresh
 
 from audit.services import audit_assessed_read
@@ -33,7 +33,7 @@ from issues.selectors import gap_history, issue_scale
 from positions.selectors import issue_revisions, source_list_for_talk, talk_revisions
 
 from . import charts, presenters, selectors, services
-from .access import LayerChoice, analyst_talk, layer_for, member_talk
+from .access import LayerChoice, analyst_talk, form_page, layer_for, member_talk
 from .dashboard import Dashboard, talk_dashboard
 from .forms import (
     MemberAddForm,
@@ -49,6 +49,7 @@ CHANGES_SHOWN = 50
 TIMELINE_SHOWN = 100
 
 
+@require_safe
 @login_required
 def talk_list(request: HttpRequest) -> HttpResponse:
     talks = selectors.talk_list_for_user(user=request.user)
@@ -184,6 +185,7 @@ def _dashboard_context(
     }
 
 
+@require_safe
 @login_required
 def talk_dashboard_page(request: HttpRequest, slug: str) -> HttpResponse:
     talk, membership = member_talk(request, slug)
@@ -315,6 +317,7 @@ def _issue_context(
     }
 
 
+@require_safe
 @login_required
 def issue_page(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     talk, membership = member_talk(request, slug)
@@ -367,6 +370,7 @@ def _members_page(
     )
 
 
+@form_page
 @login_required
 def members(request: HttpRequest, slug: str) -> HttpResponse:
     talk, membership = analyst_talk(request, slug)

@@ -274,7 +274,11 @@ def supported_methods(callback: Any) -> set[str]:
 
 @pytest.fixture
 def world(api_talk) -> ApiTalk:
-    f = api_talk
+    return matrix_world(api_talk)
+
+
+def matrix_world(f: ApiTalk) -> ApiTalk:
+    """The objects ROUTES points at (also used by tests/test_access_matrix.py)."""
     f.round = Round.objects.create(talk=f.st.talk, number=1, starts_on=dt.date(2026, 9, 1))
     f.spare_source = SourceFactory(talk=f.st.talk, title="Briefing")
     f.position = lambda assessed: f.north_truce_assessed if assessed else f.north_truce
