@@ -105,3 +105,20 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        """An event of an assessed position shows its values: a read of the assessed layer."""
+        from talks.models import Talk
+
+        from .selectors import assessed_talk_ids
+
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200:
+            shown = AuditEvent.objects.filter(pk=object_id)
+            for talk in Talk.objects.filter(pk__in=assessed_talk_ids(shown)):
+                audit_assessed_read(
+                    user=request.user, talk=talk, what=f"admin: audit event {object_id}"
+                )
+        return response

@@ -25,6 +25,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/tokens/", tokens, name="tokens"),
+    path("audit/", include("audit.urls")),
     path("api/", include("api.urls")),
     path("", include("talks.urls")),
 ]

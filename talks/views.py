@@ -27,6 +27,7 @@ from django.utils.http import parse_etags, urlencode
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRefresh
 
+from audit.selectors import STAFF_PERMISSION
 from audit.services import audit_assessed_read
 from issues.models import ScaleKind
 from issues.selectors import gap_history, issue_scale
@@ -52,8 +53,11 @@ TIMELINE_SHOWN = 100
 @require_safe
 @login_required
 def talk_list(request: HttpRequest) -> HttpResponse:
-    talks = selectors.talk_list_for_user(user=request.user)
-    return render(request, "talks/talk_list.html", {"talks": talks})
+    talks = list(selectors.talk_list_for_user(user=request.user))
+    can_audit = any(t.my_role == Membership.Role.ANALYST for t in talks) or (
+        request.user.is_staff and request.user.has_perm(STAFF_PERMISSION)
+    )
+    return render(request, "talks/talk_list.html", {"talks": talks, "can_audit": can_audit})
 
 
 # --- Dashboard and issue page -----------------------------------------------------------------

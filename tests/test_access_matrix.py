@@ -159,8 +159,9 @@ class Target:
 @dataclass(frozen=True)
 class Page:
     """A route outside the API: who may open it ("public", "signed-in", a "member" or an
-    "analyst" of the talk, "admin" staff with the model's permissions, or any staff for the
-    admin's "admin-own" pages) and which methods it answers (any other: 405, for everyone)."""
+    "analyst" of the talk, an "auditor" (an analyst of some talk, or staff), "admin" staff
+    with the model's permissions, or any staff for the admin's "admin-own" pages) and which
+    methods it answers (any other: 405, for everyone)."""
 
     access: str
     methods: frozenset[str]
@@ -211,9 +212,14 @@ PAGES: dict[str, Page] = {
     "talks:position_new": Page("analyst", FORM, (Target(TRUCE),)),
     "talks:position_edit": Page("analyst", FORM, _positions(_position)),
     "talks:position_withdraw": Page("analyst", FORM, _positions(_position)),
+    "audit:log": Page("auditor", SAFE, (Target(), Target(query="talk=small"))),
+    "audit:export": Page("auditor", SAFE),
     # Mounted ahead of the admin's own route (config.security.admin_view_on_site).
     "admin-view-on-site": Page("admin", FORM),
 }
+
+# Where staff see every talk.
+AUDITED_BY_STAFF = ("admin", "admin-own", "auditor")
 
 # The admin's own pages, which show no data: any staff member may open them.
 ADMIN_OWN = {
@@ -251,6 +257,10 @@ def page_expected(page: Page, method: str, role: str) -> Expect:
         return TO_LOGIN  # pages take no API token
     if page.access == "signed-in":
         return GRANTED
+    if page.access == "auditor":
+        # Analysts of any talk (the non-member analyses another) and staff who may view
+        # audit events in the admin.
+        return GRANTED if role in ("analyst", "non-member", "staff") else refused(403)
     if role in NON_MEMBERS:
         return refused(404)
     if page.access == "analyst" and role != "analyst":
@@ -506,7 +516,7 @@ def run_page(w: Any, tally: Tally, route: Route, page: Page, interface: str) -> 
                         tally.failures.append(f"{label}: {response.status_code}, expected {expect}")
                         continue
                     text = text_of(response)
-                    staff_sees_all = role == "staff" and page.access.startswith("admin")
+                    staff_sees_all = role == "staff" and page.access in AUDITED_BY_STAFF
                     is_member = role in ("viewer", "mediator", "analyst")
                     check_leaks(
                         tally,
