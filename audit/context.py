@@ -52,6 +52,9 @@ class AuditContext:
     request: HttpRequest | None = None
     user: Any = None
     ip_address: str | None = None
+    # Events to write once the request's transaction is over, whatever became of it (a
+    # refused sign-in is rolled back with the request that it refused).
+    after_request: list[Any] | None = None
 
     @property
     def actor(self) -> Any:

@@ -78,31 +78,41 @@ def audit_record(
     note: str = "",
     user: AbstractBaseUser | None = _FROM_CONTEXT,
     interface: str | None = None,
+    survive_rollback: bool = False,
 ) -> AuditEvent:
     """Append one event to the log, attributed from the current request context.
 
     `user` and `interface` default to the context's (audit.context); pass them when the
     caller knows better (a service given `by` and `via`). `user=None` records the system.
     Call it inside the transaction of the write it records, so both commit or neither.
+
+    With `survive_rollback`, the event is written after the request's transaction ends,
+    committed or not: for what must be on record even when the request fails (a refused
+    sign-in). Outside a request it is written at once.
     """
     ctx = context.current()
     actor = ctx.actor if user is _FROM_CONTEXT else user
     if actor is not None and not actor.is_authenticated:
         actor = None
-    return AuditEvent.objects.create(
-        user=actor,
-        username=actor.get_username() if actor is not None else "",
-        interface=interface or ctx.interface,
-        request_id=ctx.request_id[:64],
-        ip_address=ctx.ip_address,
-        action=action,
-        object_type=object_type,
-        object_id="" if object_id is None else str(object_id)[:64],
-        object_label=str(label)[:300],
-        talk_id=talk_id,
-        changes=audit_value(dict(changes or {})),
-        note=note[:2000],
-    )
+    values = {
+        "user": actor,
+        "username": actor.get_username() if actor is not None else "",
+        "interface": interface or ctx.interface,
+        "request_id": ctx.request_id[:64],
+        "ip_address": ctx.ip_address,
+        "action": action,
+        "object_type": object_type,
+        "object_id": "" if object_id is None else str(object_id)[:64],
+        "object_label": str(label)[:300],
+        "talk_id": talk_id,
+        "changes": audit_value(dict(changes or {})),
+        "note": note[:2000],
+    }
+    if survive_rollback and ctx.after_request is not None:
+        event = AuditEvent(**values)  # stamped now, written by audit.middleware
+        ctx.after_request.append(event)
+        return event
+    return AuditEvent.objects.create(**values)
 
 
 def audit_record_created(*, instances: Iterable[models.Model]) -> list[AuditEvent]:

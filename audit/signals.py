@@ -41,6 +41,7 @@ def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None,
         label=username,
         user=None,
         note="Wrong username or password, or locked out.",
+        survive_rollback=True,
     )
 
 

@@ -261,11 +261,15 @@ def token_ref(token: Any) -> str:
     return str(token.digest)[:16]
 
 
+TOKEN_EXPIRED_REMOVED = "Expired token removed."
+TOKEN_REVOKED = "Token revoked."
+
+
 def _token_note(token: Any, action: str) -> str:
     if action == Action.DELETE:
         if token.expiry is not None and token.expiry <= timezone.now():
-            return "Expired token removed."
-        return "Token revoked."
+            return TOKEN_EXPIRED_REMOVED
+        return TOKEN_REVOKED
     if action == Action.CREATE:
         return "Token issued."
     return ""

@@ -2,7 +2,8 @@
 
 - Lockout (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one username, or
   from one address, further attempts are refused for AXES_COOLOFF_MINUTES, on the sign-in
-  page, the admin's and the API's alike.
+  page and the admin's. The API takes no password (only tokens, which cannot be guessed);
+  its refused tokens are recorded and limited per address by api.auth.
 - Throttling (DRF's rate throttles, which keep their counts in the shared cache): sign-in
   posts per address, and API requests per address (anonymous) or per user (session or token).
 - Request bodies over the configured size are refused before anything reads them.

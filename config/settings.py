@@ -153,6 +153,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "audit.context.client_ip"
 AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+# Refused API tokens from one address within the cool-off before its further refused tokens
+# are answered 429 and no longer recorded one by one (api.auth).
+API_TOKEN_FAILURE_LIMIT = int(os.environ.get("API_TOKEN_FAILURE_LIMIT", "10"))
 # A success does not wipe the address's failures: signing in to one's own account between
 # guesses at others' must not reset the count.
 AXES_RESET_ON_SUCCESS = False
@@ -231,7 +234,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 REST_FRAMEWORK = {
     # Token first: a refused token is a 401 with WWW-Authenticate, as on every endpoint.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "api.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

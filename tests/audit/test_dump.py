@@ -77,12 +77,48 @@ def test_a_database_dump_holds_no_plaintext_password_or_token(client, settings):
         },
     )
     assert response.status_code == 302
-    _, token = AuthToken.objects.create(user=staff)
+    tokens = _api_tokens(client, staff, marker)
 
     dump = dump_database()
 
     assert staff.username in dump  # the dump holds the data
     assert f"new-{marker}" in dump
     assert AuditEvent.objects.filter(action="login_failed", object_label=staff.username).exists()
-    for secret in (password, guess, added, token):
+    assert AuditEvent.objects.filter(action="login_failed", note__contains="revoked").exists()
+    for secret in (password, guess, added):
         assert secret not in dump
+    revoked = tokens[0]
+    assert revoked[:15] not in dump  # gone with its row
+    for token in tokens:
+        # Only the first characters of a live token (knox's lookup key) are stored.
+        assert token[:15] in dump or token is revoked
+        assert token not in dump
+        assert token[15:] not in dump
+        assert token[15:31] not in dump
+
+
+def _api_tokens(client, staff, marker: str) -> list[str]:
+    """Tokens issued every way there is, each used, one revoked and presented again."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from api.services import api_token_create, api_token_revoke
+
+    _, by_service = api_token_create(user=staff, name=f"service {marker}", read_only=False)
+    page = client.post(reverse("tokens"), {"name": f"page {marker}", "days": "30"})
+    by_page = page.context["secret"]
+    out = StringIO()
+    call_command(
+        "api_token", "create", staff.username, "--name", "cli", stdout=out, stderr=StringIO()
+    )
+    by_command = out.getvalue().strip()
+    _, plain_knox = AuthToken.objects.create(user=staff)  # without Redline's settings row
+    tokens = [by_service, by_page, by_command, plain_knox]
+    for token in tokens:
+        used = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {token}")
+        assert used.status_code == 200, used.content
+    api_token_revoke(user=staff, token_key=by_service[:15])
+    refused = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {by_service}")
+    assert refused.status_code == 401
+    return tokens

@@ -1,0 +1,168 @@
+"""API token authentication (django-rest-knox) that keeps refused tokens on record.
+
+A refused token is recorded as a failed sign-in (`login_failed`, interface api, the client
+address and the request id), written after the request's transaction, which DRF rolls back
+on every error. The record says why it was refused: unknown, expired, revoked (it names the
+token the way the log named it when it was issued, never by any of its characters), or its
+user is deactivated.
+
+An address that keeps presenting refused tokens is slowed down: after
+API_TOKEN_FAILURE_LIMIT refusals within the cool-off (AXES_COOLOFF_TIME), its further
+refused tokens get a 429 and are no longer recorded one by one. A valid token keeps working
+from there: a token cannot be guessed (256 random bits), so refusing good tokens would only
+let one broken script lock out every other script and person behind the same address.
+"""
+
+import binascii
+import datetime as dt
+import math
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from knox.crypto import hash_token
+from knox.models import AuthToken
+from rest_framework import exceptions
+from rest_framework.authentication import get_authorization_header
+from rest_framework.request import Request
+
+from audit.context import client_ip
+from audit.models import AuditEvent
+from audit.services import audit_record
+from audit.tracking import TOKEN_EXPIRED_REMOVED
+
+TOO_MANY_REFUSED = (
+    "Too many refused API tokens from your address. Try again in {minutes} minutes, "
+    "with a valid token."
+)
+
+UNKNOWN = "unknown"
+EXPIRED = "expired"
+REVOKED = "revoked"
+INACTIVE = "its user is deactivated"
+MALFORMED = "malformed Authorization header"
+
+
+class TokenAuthentication(KnoxTokenAuthentication):
+    def __init__(self) -> None:
+        super().__init__()
+        # Digests of expired tokens knox removed while authenticating this request.
+        self.removed_expired: set[str] = set()
+
+    def authenticate(self, request: Request) -> tuple[Any, AuthToken] | None:
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            refused(request, removed_expired=self.removed_expired)
+            raise
+
+    def _cleanup_token(self, auth_token: AuthToken) -> bool:
+        digest = auth_token.digest
+        removed = super()._cleanup_token(auth_token)
+        if removed:
+            self.removed_expired.add(digest)
+        return removed
+
+
+def _presented(request: Request) -> str | None:
+    parts = get_authorization_header(request).split()
+    if len(parts) != 2:
+        return None
+    try:
+        return parts[1].decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def _why(token: str | None, removed_expired: set[str]) -> tuple[str, str, str]:
+    """(reason, object id, label) of a refused token; the id and label only for a token
+    Redline issued, as the log named it then."""
+    if token is None:
+        return MALFORMED, "", ""
+    try:
+        digest = hash_token(token)
+    except (TypeError, ValueError, binascii.Error):
+        return UNKNOWN, "", ""
+    ref = digest[:16]
+    issued = (
+        AuditEvent.objects.filter(object_type="knox.authtoken", object_id=ref, action="create")
+        .order_by("id")
+        .values_list("object_label", flat=True)
+        .first()
+    )
+    if issued is None:
+        return UNKNOWN, "", ""
+    row = AuthToken.objects.filter(digest=digest).select_related("user").first()
+    if row is None:
+        removal = (
+            AuditEvent.objects.filter(object_type="knox.authtoken", object_id=ref, action="delete")
+            .order_by("-id")
+            .values_list("note", flat=True)
+            .first()
+        )
+        expired = digest in removed_expired or removal == TOKEN_EXPIRED_REMOVED
+        return (EXPIRED if expired else REVOKED), ref, issued
+    if row.expiry is not None and row.expiry < timezone.now():
+        return EXPIRED, ref, issued
+    if not row.user.is_active:
+        return INACTIVE, ref, issued
+    return UNKNOWN, ref, issued
+
+
+def _count_refusal(address: str) -> tuple[int, dt.datetime]:
+    """This address's refusals within the current window, and when the window ends.
+
+    The window starts at the first refusal and lasts the cool-off; the cache keeps the
+    count a little longer than that, and only as a backstop.
+    """
+    now = timezone.now()
+    window = settings.AXES_COOLOFF_TIME
+    timeout = max(1, int(window.total_seconds())) + 60
+    key = f"api-token-refusals:{address}"
+    until = cache.get(f"{key}:until")
+    if until is None or until <= now:
+        until = now + window
+        cache.set(f"{key}:until", until, timeout=timeout)
+        cache.set(key, 0, timeout=timeout)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted meanwhile
+        cache.set(key, 1, timeout=timeout)
+        count = 1
+    return count, until
+
+
+def refused(request: Request, *, removed_expired: set[str] = frozenset()) -> None:
+    """Record a refused token, or answer 429 once its address has had too many."""
+    address = client_ip(request) or "unknown"
+    count, until = _count_refusal(address)
+    limit = settings.API_TOKEN_FAILURE_LIMIT
+    if count <= limit:
+        reason, object_id, label = _why(_presented(request), removed_expired)
+        audit_record(
+            action=AuditEvent.Action.LOGIN_FAILED,
+            object_type="knox.authtoken" if object_id else "",
+            object_id=object_id,
+            label=label or "API token",
+            user=None,
+            note=f"API token refused: {reason}.",
+            survive_rollback=True,
+        )
+        return
+    wait = max(1, math.ceil((until - timezone.now()).total_seconds()))
+    if count == limit + 1:
+        audit_record(
+            action=AuditEvent.Action.LOGIN_FAILED,
+            label="API token",
+            user=None,
+            note=(
+                f"{limit} refused API tokens from this address: further refusals until "
+                f"{until:%Y-%m-%d %H:%M} UTC are answered 429 and not recorded one by one."
+            ),
+            survive_rollback=True,
+        )
+    raise exceptions.Throttled(
+        wait=wait, detail=TOO_MANY_REFUSED.format(minutes=math.ceil(wait / 60))
+    )
