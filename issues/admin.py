@@ -50,6 +50,7 @@ class GapSummaryAdmin(ReadOnlyAdmin):
         "pending",
         "computed_rev",
         "requested_rev",
+        "compute_count",
         "computed_at",
     ]
     list_filter = ["layer", "status", "pending", "issue__talk"]

@@ -221,15 +221,19 @@ class IssueGap:
         return self.gap if self.gap > 0 else -self.zone_width
 
     def figures_key(self) -> tuple[object, ...]:
-        """The figures whose change means "a figure changed" (narrative and stamps aside)."""
+        """Every figure: when it differs, "a figure changed" (the narrative and versions aside,
+        since they follow from the figures or only stamp them)."""
         return (
             self.status,
             self.gap,
             self.zone,
             self.zone_width,
             self.demand_spread,
-            self.bridging.point if self.bridging else None,
+            self.acceptable,
             self.blocking,
+            self.bridging,
+            self.pairwise,
+            self.missing,
         )
 
     def to_dict(self) -> dict[str, Any]:
