@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from audit.admin import AssessedReadAdminMixin, AuditedAdminMixin
+
 from .models import GapSummary, GapSummaryHistory, Issue, IssueOption
 
 
@@ -10,7 +12,7 @@ class IssueOptionInline(admin.TabularInline):
 
 
 @admin.register(Issue)
-class IssueAdmin(admin.ModelAdmin):
+class IssueAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["title", "talk", "key", "scale_kind", "priority", "order"]
     list_filter = ["scale_kind", "priority", "talk"]
     search_fields = ["title", "key", "description", "talk__title"]
@@ -19,7 +21,7 @@ class IssueAdmin(admin.ModelAdmin):
 
 
 @admin.register(IssueOption)
-class IssueOptionAdmin(admin.ModelAdmin):
+class IssueOptionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["label", "issue", "key", "order"]
     list_filter = ["issue__talk", "issue"]
     search_fields = ["label", "key", "issue__title"]
@@ -40,7 +42,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(GapSummary)
-class GapSummaryAdmin(ReadOnlyAdmin):
+class GapSummaryAdmin(AssessedReadAdminMixin, ReadOnlyAdmin):
     list_display = [
         "issue",
         "layer",
@@ -59,7 +61,7 @@ class GapSummaryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(GapSummaryHistory)
-class GapSummaryHistoryAdmin(ReadOnlyAdmin):
+class GapSummaryHistoryAdmin(AssessedReadAdminMixin, ReadOnlyAdmin):
     list_display = ["issue", "layer", "rev", "status", "gap", "zone_width", "computed_at"]
     list_filter = ["layer", "status", "issue__talk"]
     search_fields = ["issue__title", "issue__key", "narrative"]

@@ -518,3 +518,52 @@ def _condition_to_dict(condition: Condition) -> dict[str, Any]:
         "on_issue_key": condition.on_issue_key,
         "within": sorted(within) if isinstance(within, frozenset) else list(within),
     }
+
+
+# --- Comparison ---------------------------------------------------------------------------
+
+
+class ChangeKind(StrEnum):
+    SAME = "same"
+    CHANGED = "changed"
+    ADDED = "added"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True, slots=True)
+class TermChange:
+    """One (issue, phase) of two packages side by side."""
+
+    issue_key: str
+    phase: int
+    before: ScaleValue | None
+    after: ScaleValue | None
+    kind: ChangeKind
+
+
+def compare_packages(
+    before: Sequence[Term], after: Sequence[Term], issue_order: Sequence[str] = ()
+) -> tuple[TermChange, ...]:
+    """Every (issue, phase) set by either package, in issue order then phase."""
+    rank = {key: i for i, key in enumerate(issue_order)}
+    old = {(t.issue_key, t.phase): t.value for t in before}
+    new = {(t.issue_key, t.phase): t.value for t in after}
+    changes = []
+    for key in sorted(old.keys() | new.keys(), key=lambda k: (rank.get(k[0], len(rank)), k)):
+        a, b = old.get(key), new.get(key)
+        if a is None:
+            kind = ChangeKind.ADDED
+        elif b is None:
+            kind = ChangeKind.REMOVED
+        elif _same_value(a, b):
+            kind = ChangeKind.SAME
+        else:
+            kind = ChangeKind.CHANGED
+        changes.append(TermChange(key[0], key[1], a, b, kind))
+    return tuple(changes)
+
+
+def _same_value(a: ScaleValue, b: ScaleValue) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return abs(float(a) - float(b)) <= 10.0**-DECIMALS

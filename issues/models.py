@@ -34,6 +34,8 @@ class Issue(models.Model):
         blank=True,
         help_text="How to say the scale's maximum, e.g. 'permanent' for a ceasefire's length.",
     )
+    # Covers the issue and its options: any change to either bumps it.
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -41,6 +43,7 @@ class Issue(models.Model):
         ordering = ["talk", "order", "key"]
         constraints = [
             models.UniqueConstraint(fields=["talk", "key"], name="issue_key_unique_per_talk"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="issue_version_positive"),
             models.CheckConstraint(
                 condition=Q(priority__gte=1, priority__lte=5), name="issue_priority_1_5"
             ),

@@ -8,7 +8,7 @@ from django.db.models import F, Prefetch, Q, QuerySet
 from talks.models import TalkParty
 
 from . import gaps
-from .models import GapSummary, Issue, IssueOption, ScaleKind
+from .models import GapSummary, GapSummaryHistory, Issue, IssueOption, ScaleKind
 
 
 def issue_scale(*, issue: Issue, options: Iterable[IssueOption] | None = None) -> gaps.Scale:
@@ -90,3 +90,54 @@ def gap_summaries_stale(*, talk_id: int | None = None) -> QuerySet[GapSummary]:
 
 def is_option_scale(kind: str) -> bool:
     return kind in {ScaleKind.ORDINAL, ScaleKind.CATEGORICAL}
+
+
+def gap_history(*, issue_id: int, layer: str) -> QuerySet[GapSummaryHistory]:
+    """Every computed state of an issue's summary on a layer whose figures changed, oldest first."""
+    return GapSummaryHistory.objects.filter(issue_id=issue_id, layer=layer).order_by(
+        "computed_at", "rev"
+    )
+
+
+def talk_gap_inputs(*, talk_id: int, layer: str) -> list[gaps.IssueInput]:
+    """Engine inputs for every issue of a talk on one layer, in issue order (fixed queries)."""
+    from positions.models import Position
+    from positions.services import position_snapshot
+
+    issues = list(
+        Issue.objects.filter(talk_id=talk_id)
+        .prefetch_related(Prefetch("options", queryset=IssueOption.objects.order_by("order")))
+        .order_by("order", "key")
+    )
+    principals = list(
+        TalkParty.objects.filter(talk_id=talk_id, role=TalkParty.Role.PRINCIPAL)
+        .select_related("party")
+        .order_by("party__name")
+    )
+    names = tuple(tp.party.name for tp in principals)
+    by_issue: dict[int, list[gaps.PartyPosition]] = {issue.pk: [] for issue in issues}
+    positions = (
+        Position.objects.current()
+        .filter(
+            issue__talk_id=talk_id, layer=layer, party_id__in=[tp.party_id for tp in principals]
+        )
+        .select_related("party", "demand_option", "red_line_option")
+        .prefetch_related("acceptable_options", "sources")
+    )
+    for p in positions:
+        by_issue[p.issue_id].append(
+            snapshot_to_party_position(
+                party=p.party.name, snapshot=position_snapshot(p), version=p.version
+            )
+        )
+    return [
+        gaps.IssueInput(
+            key=issue.key,
+            title=issue.title,
+            priority=issue.priority,
+            scale=issue_scale(issue=issue),
+            principals=names,
+            positions=tuple(by_issue[issue.pk]),
+        )
+        for issue in issues
+    ]

@@ -23,16 +23,22 @@ Recomputation contract (DESIGN.md "Recomputation"):
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from enum import StrEnum
 from functools import partial
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record, audit_record_created, object_type_of
+from talks.concurrency import StaleVersion
 from talks.models import Talk
 from talks.services import talk_touch
 
@@ -42,11 +48,49 @@ from .models import GapSummary, GapSummaryHistory, Issue, IssueOption, Layer, Sc
 logger = logging.getLogger(__name__)
 
 
+ISSUE_KIND_FIXED = "The scale kind cannot change; create a new issue instead."
+ISSUE_OPTIONS_NEEDED = "A scale of options needs at least two options."
+ISSUE_NO_OPTIONS = "Only ordinal and categorical issues have options."
+OUTSIDE_NEW_SCALE = (
+    "{count} current position(s) lie outside the new scale, e.g. {party} at {value}; "
+    "move them first."
+)
+OPTION_KEY_TAKEN = "This issue already has an option with the key '{key}'."
+OPTION_IN_USE = (
+    "This option is used {count} time(s) by positions (current or withdrawn), their linked "
+    "conditions or proposals; change them to another option first."
+)
+OPTION_UNKNOWN = "'{key}' is not an option of this issue."
+OPTION_KEYS_MISMATCH = "Give every option of the issue exactly once."
+
+
+class IssueConflict(StaleVersion):
+    what = "issue"
+
+
 @dataclass(frozen=True)
 class OptionInput:
     key: str
     label: str
     description: str = ""
+
+
+@dataclass(frozen=True)
+class IssueChanges:
+    """What an analyst may change on an issue. The scale kind is fixed at creation."""
+
+    title: str
+    description: str = ""
+    priority: int = 3
+    order: int = 0
+    scale_min: float | None = None
+    scale_max: float | None = None
+    unit: str = ""
+    max_label: str = ""
+
+
+# Fields whose change alters the figures or the wording of the gap summaries.
+_SCALE_FIELDS = ("scale_min", "scale_max", "unit", "max_label")
 
 
 @transaction.atomic
@@ -64,7 +108,9 @@ def issue_create(
     unit: str = "",
     max_label: str = "",
     options: Sequence[OptionInput] = (),
+    by: AbstractBaseUser | None = None,
 ) -> Issue:
+    """Create an issue with its scale (and options, in scale order)."""
     issue = Issue(
         talk=talk,
         key=key,
@@ -78,14 +124,272 @@ def issue_create(
         unit=unit,
         max_label=max_label,
     )
-    issue.full_clean()
-    issue.save()
-    IssueOption.objects.bulk_create(
-        IssueOption(issue=issue, key=o.key, label=o.label, description=o.description, order=i)
+    errors: dict[str, str] = {}
+    try:
+        issue.full_clean(exclude=["version"])
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    rows = [
+        IssueOption(key=o.key, label=o.label, description=o.description, order=i)
         for i, o in enumerate(options)
-    )
+    ]
+    if scale_kind == ScaleKind.NUMERIC:
+        if rows:
+            errors["options"] = ISSUE_NO_OPTIONS
+    elif scale_kind in ScaleKind.values:
+        keys = [o.key for o in options]
+        if len(keys) < 2:
+            errors["options"] = ISSUE_OPTIONS_NEEDED
+        elif len(set(keys)) != len(keys):
+            errors["options"] = gaps.SCALE_OPTIONS_DUPLICATE
+        for row in rows:
+            try:
+                row.full_clean(exclude=["issue"])
+            except ValidationError as exc:
+                errors.setdefault("options", f"{row.key or '(blank)'}: {exc.messages[0]}")
+    if errors:
+        raise ValidationError(errors)
+    issue.save()
+    for row in rows:
+        row.issue = issue
+    IssueOption.objects.bulk_create(rows)
+    # bulk_create sends no model signals: the options' creation is recorded here.
+    audit_record_created(instances=rows)
     gap_summaries_ensure(issues=[issue])
+    talk_touch(talk_id=talk.pk)
     return issue
+
+
+def _lock_issue(issue: Issue, based_on_version: int) -> Issue:
+    current = Issue.objects.select_for_update().get(pk=issue.pk)
+    if current.version != based_on_version:
+        raise IssueConflict(instance=current, based_on_version=based_on_version)
+    return current
+
+
+def _issue_changed(issue: Issue, *, scale_changed: bool) -> None:
+    """Bump the version; a scale change makes both layers' summaries stale."""
+    Issue.objects.filter(pk=issue.pk).update(version=F("version") + 1, updated_at=timezone.now())
+    issue.refresh_from_db(fields=["version", "updated_at"])
+    if scale_changed:
+        for layer in Layer.values:
+            gap_summary_request(issue_id=issue.pk, layer=layer)
+    talk_touch(talk_id=issue.talk_id)
+
+
+def _numeric_values_outside(issue: Issue, low: float, high: float) -> list[tuple[str, float]]:
+    from positions.models import Position
+
+    rows = (
+        Position.objects.current()
+        .filter(issue=issue)
+        .select_related("party")
+        .order_by("party__name", "layer")
+    )
+    return [
+        (p.party.name, value)
+        for p in rows
+        for value in (p.demand_value, p.red_line_value)
+        if value is not None and not (low <= value <= high)
+    ]
+
+
+@transaction.atomic
+def issue_update(
+    *,
+    issue: Issue,
+    based_on_version: int,
+    changes: IssueChanges,
+    by: AbstractBaseUser | None,
+) -> Issue:
+    """Change an issue's wording, priority or numeric scale. Refused if stale.
+
+    Narrowing a numeric scale is refused while a current position lies outside it.
+    """
+    current = _lock_issue(issue, based_on_version)
+    before = {f: getattr(current, f) for f in asdict(changes)}
+    numeric = current.scale_kind == ScaleKind.NUMERIC
+    for name, value in asdict(changes).items():
+        if name in ("scale_min", "scale_max") and not numeric:
+            value = None
+        setattr(current, name, value)
+    current.full_clean(exclude=["version"])
+    if numeric and (current.scale_min, current.scale_max) != (
+        before["scale_min"],
+        before["scale_max"],
+    ):
+        outside = _numeric_values_outside(current, current.scale_min, current.scale_max)
+        if outside:
+            party, value = outside[0]
+            raise ValidationError(
+                {
+                    "scale_min"
+                    if value < current.scale_min
+                    else "scale_max": OUTSIDE_NEW_SCALE.format(
+                        count=len(outside), party=party, value=value
+                    )
+                }
+            )
+    after = {f: getattr(current, f) for f in asdict(changes)}
+    if after == before:
+        return current
+    current.save()
+    _issue_changed(current, scale_changed=any(before[f] != after[f] for f in _SCALE_FIELDS))
+    return current
+
+
+def _options_locked(issue: Issue, based_on_version: int) -> Issue:
+    current = _lock_issue(issue, based_on_version)
+    if current.scale_kind == ScaleKind.NUMERIC:
+        raise ValidationError({"options": ISSUE_NO_OPTIONS})
+    return current
+
+
+@transaction.atomic
+def issue_option_add(
+    *,
+    issue: Issue,
+    based_on_version: int,
+    option: OptionInput,
+    before_key: str | None = None,
+    by: AbstractBaseUser | None,
+) -> IssueOption:
+    """Add an option at the end of the scale, or just before `before_key`."""
+    current = _options_locked(issue, based_on_version)
+    errors: dict[str, str] = {}
+    try:
+        validate_slug(option.key)
+    except ValidationError as exc:
+        errors["key"] = exc.messages[0]
+    options = list(current.options.order_by("order"))
+    keys = [o.key for o in options]
+    if option.key in keys:
+        errors["key"] = OPTION_KEY_TAKEN.format(key=option.key)
+    if before_key is not None and before_key not in keys:
+        errors["before"] = OPTION_UNKNOWN.format(key=before_key)
+    new = IssueOption(
+        issue=current,
+        key=option.key,
+        label=option.label,
+        description=option.description,
+        order=len(options),
+    )
+    try:
+        new.full_clean(exclude=["issue", "order", "key"])
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    if before_key is None:
+        new.save()
+    else:
+        at = keys.index(before_key)
+        ordered = [*options[:at], new, *options[at:]]
+        _renumber(current, ordered)
+    _issue_changed(current, scale_changed=True)
+    return new
+
+
+def _renumber(issue: Issue, ordered: Sequence[IssueOption]) -> None:
+    """Give options the orders 0..n-1 without tripping the (issue, order) unique constraint."""
+    before = list(issue.options.order_by("order").values_list("key", flat=True))
+    shift = len(ordered) + max((o.order for o in ordered if o.pk), default=0) + 1
+    IssueOption.objects.filter(issue=issue).update(order=F("order") + shift)
+    for i, option in enumerate(ordered):
+        option.order = i
+        if option.pk is None:
+            option.save()
+        else:
+            IssueOption.objects.filter(pk=option.pk).update(order=i)
+    after = [option.key for option in ordered]
+    if [key for key in before if key in after] != [key for key in after if key in before]:
+        # The orders move by QuerySet.update, which the audit signals do not see.
+        audit_record(
+            action=AuditAction.UPDATE,
+            object_type=object_type_of(issue),
+            object_id=issue.pk,
+            label=str(issue),
+            talk_id=issue.talk_id,
+            changes={"option_order": {"before": before, "after": after}},
+        )
+
+
+@transaction.atomic
+def issue_option_update(
+    *,
+    option: IssueOption,
+    based_on_version: int,
+    label: str,
+    description: str = "",
+    by: AbstractBaseUser | None,
+) -> IssueOption:
+    """Change an option's label or description (its key is how data refers to it)."""
+    current = _options_locked(option.issue, based_on_version)
+    row = IssueOption.objects.get(pk=option.pk, issue=current)
+    if (row.label, row.description) == (label, description):
+        return row
+    row.label, row.description = label, description
+    row.full_clean(exclude=["issue"])
+    row.save(update_fields=["label", "description"])
+    _issue_changed(current, scale_changed=True)
+    return row
+
+
+@transaction.atomic
+def issue_options_reorder(
+    *,
+    issue: Issue,
+    based_on_version: int,
+    keys: Sequence[str],
+    by: AbstractBaseUser | None,
+) -> list[IssueOption]:
+    """Put the options in the given order (every key exactly once)."""
+    current = _options_locked(issue, based_on_version)
+    options = {o.key: o for o in current.options.all()}
+    if sorted(keys) != sorted(options) or len(set(keys)) != len(keys):
+        raise ValidationError({"options": OPTION_KEYS_MISMATCH})
+    ordered = [options[k] for k in keys]
+    if [o.order for o in ordered] == sorted(o.order for o in ordered):
+        return ordered
+    _renumber(current, ordered)
+    _issue_changed(current, scale_changed=True)
+    return ordered
+
+
+@transaction.atomic
+def issue_option_delete(
+    *,
+    option: IssueOption,
+    based_on_version: int,
+    by: AbstractBaseUser | None,
+) -> None:
+    """Remove an option no position uses; a scale keeps at least two options."""
+    from positions.models import Position, PositionAcceptableOption, ProposalTerm
+
+    current = _options_locked(option.issue, based_on_version)
+    row = IssueOption.objects.get(pk=option.pk, issue=current)
+    linked = sum(
+        1
+        for links in Position.objects.filter(issue__talk_id=current.talk_id)
+        .exclude(links=[])
+        .values_list("links", flat=True)
+        for link in links
+        if link.get("issue") == current.key and row.key in link.get("options", ())
+    )
+    used = (
+        Position.objects.filter(Q(demand_option=row) | Q(red_line_option=row)).count()
+        + PositionAcceptableOption.objects.filter(option=row).count()
+        + ProposalTerm.objects.filter(value_option=row).count()
+        + linked
+    )
+    if used:
+        raise ValidationError({"options": OPTION_IN_USE.format(count=used)})
+    remaining = [o for o in current.options.order_by("order") if o.pk != row.pk]
+    if len(remaining) < 2:
+        raise ValidationError({"options": ISSUE_OPTIONS_NEEDED})
+    row.delete()
+    _renumber(current, remaining)
+    _issue_changed(current, scale_changed=True)
 
 
 def gap_summaries_ensure(*, issues: Iterable[Issue]) -> None:

@@ -1,8 +1,17 @@
 from django.contrib import admin
 
+from audit.admin import AssessedReadAdminMixin, AuditedAdminMixin
 from issues.admin import ReadOnlyAdmin
 
-from .models import Position, PositionRevision, Source
+from .models import (
+    Position,
+    PositionRevision,
+    Proposal,
+    ProposalPhase,
+    ProposalRevision,
+    ProposalTerm,
+    Source,
+)
 
 
 class PositionRevisionInline(admin.TabularInline):
@@ -23,7 +32,7 @@ class PositionRevisionInline(admin.TabularInline):
 
 
 @admin.register(Position)
-class PositionAdmin(ReadOnlyAdmin):
+class PositionAdmin(AssessedReadAdminMixin, ReadOnlyAdmin):
     """Positions are changed through the app or the API, which keep their revisions."""
 
     list_display = [
@@ -56,7 +65,7 @@ class PositionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PositionRevision)
-class PositionRevisionAdmin(ReadOnlyAdmin):
+class PositionRevisionAdmin(AssessedReadAdminMixin, ReadOnlyAdmin):
     list_display = ["position", "version", "action", "by", "via", "created_at", "note"]
     list_filter = ["action", "via", "layer", "issue__talk"]
     search_fields = ["note", "party__name", "issue__title"]
@@ -65,8 +74,56 @@ class PositionRevisionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["title", "talk", "publisher", "published_on", "reliability"]
     list_filter = ["reliability", "talk"]
     search_fields = ["title", "publisher", "url", "notes"]
     list_select_related = ["talk"]
+
+
+class ProposalPhaseInline(admin.TabularInline):
+    model = ProposalPhase
+    extra = 0
+    fields = ["number", "title", "trigger"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ProposalTermInline(admin.TabularInline):
+    model = ProposalTerm
+    extra = 0
+    fields = ["issue", "phase", "value_number", "value_option"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ProposalRevisionInline(PositionRevisionInline):
+    model = ProposalRevision
+    fields = ["version", "created_at", "by", "via", "note", "changes"]
+    readonly_fields = fields
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyAdmin):
+    """Proposals are changed through the app or the API, which keep their revisions."""
+
+    list_display = ["title", "talk", "mediator", "status", "version", "updated_by", "updated_at"]
+    list_filter = ["status", "talk", "mediator"]
+    search_fields = ["title", "summary", "talk__title"]
+    list_select_related = ["talk", "mediator", "updated_by"]
+    inlines = [ProposalPhaseInline, ProposalTermInline, ProposalRevisionInline]
+
+
+@admin.register(ProposalRevision)
+class ProposalRevisionAdmin(ReadOnlyAdmin):
+    list_display = ["proposal", "version", "by", "via", "created_at", "note"]
+    list_filter = ["via", "proposal__talk"]
+    search_fields = ["note", "proposal__title"]
+    list_select_related = ["proposal", "by"]
+    date_hierarchy = "created_at"

@@ -1,19 +1,12 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
+from audit.append_only import AppendOnlyError, AppendOnlyQuerySet
+from audit.context import Interface
 from issues.models import Issue, IssueOption, Layer
 from talks.models import Party, Talk
-
-
-class Interface(models.TextChoices):
-    """Where a change came from, recorded on every revision."""
-
-    WEB = "web", "Web"
-    API = "api", "API"
-    ADMIN = "admin", "Admin"
-    IMPORT = "import", "Import"
-    COMMAND = "command", "Management command"
 
 
 class Source(models.Model):
@@ -32,6 +25,7 @@ class Source(models.Model):
         max_length=16, choices=Reliability.choices, default=Reliability.UNKNOWN
     )
     notes = models.TextField(blank=True, max_length=5000)
+    version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -45,6 +39,7 @@ class Source(models.Model):
                 condition=Q(reliability__in=["high", "medium", "low", "unknown"]),
                 name="source_reliability_valid",
             ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="source_version_positive"),
         ]
 
     def __str__(self) -> str:
@@ -90,6 +85,10 @@ class Position(models.Model):
     priority = models.PositiveSmallIntegerField(default=3)
     rationale = models.TextField(blank=True, max_length=10000)
     conditions = models.TextField(blank=True, max_length=5000)
+    # Structured linkages: this position holds only if other issues land within a range or
+    # set, e.g. [{"issue": "withdrawal", "options": ["complete"]}] or
+    # [{"issue": "ceasefire", "low": 0, "high": 60}]. Checked by issues.evaluation.
+    links = models.JSONField(default=list, blank=True)
     confidence = models.CharField(max_length=8, choices=Confidence.choices, default="medium")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.STATED)
     sources = models.ManyToManyField(Source, related_name="positions", blank=True)
@@ -160,21 +159,6 @@ class PositionAcceptableOption(models.Model):
         return f"{self.position}: {self.option}"
 
 
-class AppendOnlyError(Exception):
-    """Raised when code tries to change or remove a row of an append-only table."""
-
-
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("Revisions are append-only: they cannot be updated.")
-
-    def delete(self):
-        raise AppendOnlyError("Revisions are append-only: they cannot be deleted.")
-
-    def bulk_update(self, objs, fields, batch_size=None):
-        raise AppendOnlyError("Revisions are append-only: they cannot be updated.")
-
-
 class PositionRevision(models.Model):
     """An append-only copy of every saved state of a position (and of its deletion)."""
 
@@ -213,6 +197,137 @@ class PositionRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("Revisions are append-only: they cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Revisions are append-only: they cannot be deleted.")
+
+
+class Proposal(models.Model):
+    """A mediator's draft package: terms for some or all issues of a talk, in phases."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SHARED = "shared", "Shared with parties"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        SUPERSEDED = "superseded", "Superseded"
+
+    talk = models.ForeignKey(Talk, on_delete=models.CASCADE, related_name="proposals")
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True, max_length=5000)
+    mediator = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="proposals")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    superseded_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="supersedes"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["talk", "-updated_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "shared", "withdrawn", "superseded"]),
+                name="proposal_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="proposal_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("talks:proposal", kwargs={"slug": self.talk.slug, "pk": self.pk})
+
+
+class ProposalPhase(models.Model):
+    """A phase of a proposal, e.g. "1: 42-day truce" triggered by the first releases."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="phases")
+    number = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200, blank=True)
+    trigger = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["proposal", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "number"], name="phase_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="phase_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal}: phase {self.number}"
+
+
+class ProposalTerm(models.Model):
+    """One term: the value or option a proposal sets on one issue in one phase."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="terms")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="proposal_terms")
+    phase = models.PositiveSmallIntegerField(default=1)
+    value_number = models.FloatField(null=True, blank=True)
+    value_option = models.ForeignKey(
+        IssueOption, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["proposal", "issue__order", "issue__key", "phase"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "issue", "phase"], name="term_one_per_issue_phase"
+            ),
+            models.CheckConstraint(condition=Q(phase__gte=1), name="term_phase_positive"),
+            models.CheckConstraint(
+                condition=Q(value_number__isnull=True) ^ Q(value_option__isnull=True),
+                name="term_value_xor_option",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal}: {self.issue} (phase {self.phase})"
+
+    @property
+    def value(self) -> float | str:
+        return self.value_option.key if self.value_option_id else self.value_number
+
+
+class ProposalRevision(models.Model):
+    """An append-only copy of every saved state of a proposal."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="revisions")
+    version = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    changes = models.JSONField(default=dict)
+    note = models.TextField(blank=True, max_length=2000)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    via = models.CharField(max_length=16, choices=Interface.choices)
+    created_at = models.DateTimeField()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["proposal", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "version"], name="proposal_revision_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal} v{self.version}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:

@@ -4,8 +4,9 @@ All in one transaction: either the position, its revision and the stale mark on 
 summary are saved together, or nothing is.
 """
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -13,37 +14,81 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from issues import gaps
+from audit.models import AuditAction
+from audit.services import audit_record, object_type_of
+from issues import evaluation, gaps
 from issues.models import Issue, Layer, ScaleKind
 from issues.selectors import issue_scale
 from issues.services import gap_summary_request
-from talks.models import Party, TalkParty
+from talks.concurrency import StaleVersion
+from talks.models import Party, Talk, TalkParty
 from talks.services import talk_touch
 
-from .models import Interface, Position, PositionAcceptableOption, PositionRevision, Source
+from .models import (
+    Interface,
+    Position,
+    PositionAcceptableOption,
+    PositionRevision,
+    Proposal,
+    ProposalPhase,
+    ProposalRevision,
+    ProposalTerm,
+    Source,
+)
 
 NOTE_REQUIRED = "A change note is required: say what changed and why."
 NOTE_TOO_LONG = "Keep the change note under 2,000 characters."
+TEXT_TOO_LONG = "Keep this under {limit:,} characters (it has {length:,})."
 PARTY_NOT_IN_TALK = "{party} is not a party to this talk."
 POSITION_EXISTS = "{party} already has a {layer} position on this issue; edit it instead."
 UNKNOWN_CHOICE = "'{value}' is not one of: {choices}."
 SOURCE_NOT_IN_TALK = "Source {id} does not belong to this talk."
+LINK_UNKNOWN_ISSUE = "Link {n}: '{issue}' is not an issue of this talk."
+LINK_SELF = "Link {n}: a position cannot be conditional on its own issue."
+LINK_DUPLICATE = "Link {n}: there is already a condition on '{issue}'; combine them."
+LINK_WITHIN = "Link {n} ({issue}): {message}"
+LINKS_TOO_MANY = "At most {limit} linked conditions per position."
+LINKS_LIMIT = 10
 LAYER_INVALID = "Layer is 'declared' or 'assessed'."
 
 Value = float | str | None
 
 
-class PositionConflict(Exception):
+@dataclass(frozen=True)
+class LinkInput:
+    """ "This position holds only if issue `issue` lands within `within`."
+
+    `within` is a (low, high) range on a numeric issue, a set of option keys otherwise.
+    """
+
+    issue: str
+    within: tuple[float, float] | frozenset[str]
+
+    def as_json(self) -> dict[str, Any]:
+        if isinstance(self.within, frozenset):
+            return {"issue": self.issue, "options": sorted(self.within)}
+        low, high = sorted(float(v) for v in self.within)
+        return {"issue": self.issue, "low": low, "high": high}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "LinkInput":
+        if "options" in data:
+            return cls(issue=str(data["issue"]), within=frozenset(data["options"]))
+        return cls(issue=str(data["issue"]), within=(float(data["low"]), float(data["high"])))
+
+
+def links_json(links: Iterable[LinkInput]) -> list[dict[str, Any]]:
+    return sorted((link.as_json() for link in links), key=lambda d: d["issue"])
+
+
+class PositionConflict(StaleVersion):
     """The position changed since the version the edit was based on. Nothing was saved."""
+
+    what = "position"
 
     def __init__(self, *, position: Position, based_on_version: int) -> None:
         self.position = position
-        self.current_version = position.version
-        self.based_on_version = based_on_version
-        super().__init__(
-            f"This position was changed by someone else: you edited version "
-            f"{based_on_version}, the current version is {position.version}."
-        )
+        super().__init__(instance=position, based_on_version=based_on_version)
 
 
 @dataclass(frozen=True)
@@ -56,6 +101,7 @@ class PositionInput:
     priority: int = 3
     rationale: str = ""
     conditions: str = ""
+    links: tuple[LinkInput, ...] = ()
     confidence: str = Position.Confidence.MEDIUM
     status: str = Position.Status.STATED
     source_ids: tuple[int, ...] = ()
@@ -82,6 +128,7 @@ def position_snapshot(position: Position) -> dict[str, Any]:
         "priority": position.priority,
         "rationale": position.rationale,
         "conditions": position.conditions,
+        "links": list(position.links or []),
         "confidence": position.confidence,
         "status": position.status,
         "sources": sorted(s.pk for s in position.sources.all()),
@@ -98,6 +145,7 @@ def position_input_from(position: Position) -> PositionInput:
         priority=snap["priority"],
         rationale=snap["rationale"],
         conditions=snap["conditions"],
+        links=tuple(LinkInput.from_json(link) for link in snap["links"]),
         confidence=snap["confidence"],
         status=snap["status"],
         source_ids=tuple(snap["sources"]),
@@ -130,6 +178,12 @@ def position_validate(*, issue: Issue, data: PositionInput, note: str | None = N
             priority=data.priority,
         )
     )
+    for name in ("rationale", "conditions"):
+        limit = Position._meta.get_field(name).max_length
+        length = len(getattr(data, name))
+        if limit is not None and length > limit:
+            errors[name] = TEXT_TOO_LONG.format(limit=limit, length=length)
+    errors.update(_link_errors(issue, data.links))
     if data.confidence not in Position.Confidence.values:
         errors["confidence"] = _choice_error(data.confidence, Position.Confidence.values)
     if data.status not in Position.Status.values:
@@ -152,6 +206,31 @@ def position_validate(*, issue: Issue, data: PositionInput, note: str | None = N
         raise ValidationError(errors)
 
 
+def _link_errors(issue: Issue, links: tuple[LinkInput, ...]) -> dict[str, str]:
+    if not links:
+        return {}
+    if len(links) > LINKS_LIMIT:
+        return {"links": LINKS_TOO_MANY.format(limit=LINKS_LIMIT)}
+    others = {
+        other.key: other
+        for other in Issue.objects.filter(talk_id=issue.talk_id).prefetch_related("options")
+    }
+    seen: set[str] = set()
+    for n, link in enumerate(links, start=1):
+        on = others.get(link.issue)
+        if on is None:
+            return {"links": LINK_UNKNOWN_ISSUE.format(n=n, issue=link.issue)}
+        if on.pk == issue.pk:
+            return {"links": LINK_SELF.format(n=n)}
+        if link.issue in seen:
+            return {"links": LINK_DUPLICATE.format(n=n, issue=link.issue)}
+        seen.add(link.issue)
+        problems = evaluation.validate_condition(issue_scale(issue=on), link.within)
+        if problems:
+            return {"links": LINK_WITHIN.format(n=n, issue=on.title, message=problems["within"])}
+    return {}
+
+
 def _snapshot_of_input(issue: Issue, data: PositionInput) -> dict[str, Any]:
     """What position_snapshot would read after saving validated `data`."""
     numeric = issue.scale_kind == ScaleKind.NUMERIC
@@ -166,6 +245,7 @@ def _snapshot_of_input(issue: Issue, data: PositionInput) -> dict[str, Any]:
         "priority": data.priority,
         "rationale": data.rationale,
         "conditions": data.conditions,
+        "links": links_json(data.links),
         "confidence": data.confidence,
         "status": data.status,
         "sources": sorted(data.source_ids),
@@ -193,6 +273,7 @@ def _apply(position: Position, issue: Issue, data: PositionInput) -> None:
     position.priority = data.priority
     position.rationale = data.rationale
     position.conditions = data.conditions
+    position.links = links_json(data.links)
     position.confidence = data.confidence
     position.status = data.status
 
@@ -220,7 +301,8 @@ def _record(
     note: str,
 ) -> PositionRevision:
     after = position_snapshot(position)
-    return PositionRevision.objects.create(
+    changes = _diff(before, after)
+    revision = PositionRevision.objects.create(
         position=position,
         issue_id=position.issue_id,
         party_id=position.party_id,
@@ -228,12 +310,24 @@ def _record(
         version=position.version,
         action=action,
         snapshot=after,
-        changes=_diff(before, after),
+        changes=changes,
         note=note.strip(),
         by=by,
         via=via,
         created_at=position.updated_at,
     )
+    audit_record(
+        action=action,
+        object_type=object_type_of(position),
+        object_id=position.pk,
+        label=f"{position} v{position.version}",
+        talk_id=position.issue.talk_id,
+        changes={key: {"before": old, "after": new} for key, (old, new) in changes.items()},
+        note=note.strip(),
+        user=by,
+        interface=via,
+    )
+    return revision
 
 
 def _issue_with_options(issue: Issue) -> Issue:
@@ -384,14 +478,477 @@ def position_delete(
     return current
 
 
+# --- Sources ----------------------------------------------------------------------------------
+
+SOURCE_IN_USE = "This source is cited by {count} current position(s); remove it from them first."
+
+
+class SourceConflict(StaleVersion):
+    what = "source"
+
+
+@dataclass(frozen=True)
+class SourceInput:
+    title: str
+    url: str = ""
+    publisher: str = ""
+    published_on: dt.date | None = None
+    reliability: str = Source.Reliability.UNKNOWN
+    notes: str = ""
+
+
+def _source_fill(source: Source, data: SourceInput) -> None:
+    for name, value in asdict(data).items():
+        setattr(source, name, value)
+    errors: dict[str, str] = {}
+    try:
+        source.full_clean(exclude=["talk", "created_by", "version"])
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def source_create(*, talk: Talk, data: SourceInput, by: AbstractBaseUser | None) -> Source:
+    source = Source(talk=talk, created_by=by)
+    _source_fill(source, data)
+    source.save()
+    return source
+
+
+def _lock_source(source: Source, based_on_version: int) -> Source:
+    current = Source.objects.select_for_update().get(pk=source.pk)
+    if current.version != based_on_version:
+        raise SourceConflict(instance=current, based_on_version=based_on_version)
+    return current
+
+
+@transaction.atomic
+def source_update(
+    *, source: Source, based_on_version: int, data: SourceInput, by: AbstractBaseUser | None
+) -> Source:
+    """Correct a source's details. Refused with SourceConflict if it changed meanwhile."""
+    current = _lock_source(source, based_on_version)
+    before = {name: getattr(current, name) for name in asdict(data)}
+    _source_fill(current, data)
+    if before == asdict(data):
+        return current
+    current.version += 1
+    current.save()
+    return current
+
+
+@transaction.atomic
+def source_delete(*, source: Source, based_on_version: int, by: AbstractBaseUser | None) -> None:
+    """Remove a source no current position cites (withdrawn positions let it go)."""
+    current = _lock_source(source, based_on_version)
+    cited = current.positions.filter(deleted_at__isnull=True).count()
+    if cited:
+        raise ValidationError({"source": SOURCE_IN_USE.format(count=cited)})
+    current.delete()
+
+
+# --- Proposals ----------------------------------------------------------------------------
+
+PROPOSAL_MEDIATOR = "Choose one of the talk's mediating parties."
+PROPOSAL_CLOSED = "A {status} proposal can no longer be changed; start a new one."
+PROPOSAL_STATUS = "A proposal cannot go from {old} to {new}."
+PROPOSAL_STATUS_UNKNOWN = "Status is one of: draft, shared, withdrawn, superseded."
+PHASES_REQUIRED = "A proposal has at least one phase."
+PHASES_NUMBERING = "Number the phases 1, 2, 3 ... in order, without gaps."
+PHASES_TOO_MANY = "At most {limit} phases."
+TERM_UNKNOWN_ISSUE = "Term {n}: '{issue}' is not an issue of this talk."
+TERM_PHASE_UNKNOWN = "Term {n} ({issue}): phase {phase} is not one of the proposal's phases."
+TERM_DUPLICATE = "Term {n} ({issue}): the proposal already sets this issue in phase {phase}."
+TERM_INVALID = "Term {n} ({issue}): {message}"
+TERM_NOT_FOUND = "The proposal sets no term on '{issue}' in phase {phase}."
+PHASES_LIMIT = 10
+
+_OPEN_STATUSES = {Proposal.Status.DRAFT, Proposal.Status.SHARED}
+_TRANSITIONS = {
+    Proposal.Status.DRAFT: set(Proposal.Status.values),
+    Proposal.Status.SHARED: {
+        Proposal.Status.SHARED,
+        Proposal.Status.WITHDRAWN,
+        Proposal.Status.SUPERSEDED,
+    },
+}
+
+
+class ProposalConflict(StaleVersion):
+    what = "proposal"
+
+
+@dataclass(frozen=True)
+class PhaseInput:
+    number: int
+    title: str = ""
+    trigger: str = ""
+
+
+@dataclass(frozen=True)
+class TermInput:
+    issue: str
+    phase: int
+    value: float | str
+
+
+@dataclass(frozen=True)
+class ProposalInput:
+    title: str
+    mediator_id: int
+    summary: str = ""
+    status: str = Proposal.Status.DRAFT
+    phases: tuple[PhaseInput, ...] = (PhaseInput(1),)
+    terms: tuple[TermInput, ...] = ()
+
+    def with_changes(self, **changes: Any) -> "ProposalInput":
+        return replace(self, **changes)
+
+
+def proposal_snapshot(proposal: Proposal) -> dict[str, Any]:
+    """The saved state of a proposal as plain data (stored on every revision)."""
+    terms = sorted(proposal.terms.all(), key=lambda t: (t.issue.order, t.issue.key, t.phase))
+    return {
+        "title": proposal.title,
+        "summary": proposal.summary,
+        "mediator": proposal.mediator.name,
+        "mediator_id": proposal.mediator_id,
+        "status": proposal.status,
+        "phases": [
+            {"number": ph.number, "title": ph.title, "trigger": ph.trigger}
+            for ph in sorted(proposal.phases.all(), key=lambda ph: ph.number)
+        ],
+        "terms": [{"issue": t.issue.key, "phase": t.phase, "value": t.value} for t in terms],
+    }
+
+
+def proposal_input_from(proposal: Proposal) -> ProposalInput:
+    snap = proposal_snapshot(proposal)
+    return ProposalInput(
+        title=snap["title"],
+        mediator_id=snap["mediator_id"],
+        summary=snap["summary"],
+        status=snap["status"],
+        phases=tuple(PhaseInput(**ph) for ph in snap["phases"]),
+        terms=tuple(TermInput(**t) for t in snap["terms"]),
+    )
+
+
+def _proposal_errors(talk: Talk, data: ProposalInput) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not data.title.strip():
+        errors["title"] = "Give the proposal a title."
+    elif len(data.title) > 200:
+        errors["title"] = "Keep the title under 200 characters."
+    if len(data.summary) > 5000:
+        errors["summary"] = "Keep the summary under 5,000 characters."
+    if data.status not in Proposal.Status.values:
+        errors["status"] = PROPOSAL_STATUS_UNKNOWN
+    if not TalkParty.objects.filter(
+        talk=talk, party_id=data.mediator_id, role=TalkParty.Role.MEDIATOR
+    ).exists():
+        errors["mediator"] = PROPOSAL_MEDIATOR
+    numbers = [ph.number for ph in data.phases]
+    if not numbers:
+        errors["phases"] = PHASES_REQUIRED
+    elif len(numbers) > PHASES_LIMIT:
+        errors["phases"] = PHASES_TOO_MANY.format(limit=PHASES_LIMIT)
+    elif sorted(numbers) != list(range(1, len(numbers) + 1)):
+        errors["phases"] = PHASES_NUMBERING
+    elif any(len(ph.title) > 200 or len(ph.trigger) > 2000 for ph in data.phases):
+        errors["phases"] = "Keep phase titles under 200 and triggers under 2,000 characters."
+    issues = {
+        issue.key: issue for issue in Issue.objects.filter(talk=talk).prefetch_related("options")
+    }
+    seen: set[tuple[str, int]] = set()
+    for n, term in enumerate(data.terms, start=1):
+        issue = issues.get(term.issue)
+        if issue is None:
+            errors["terms"] = TERM_UNKNOWN_ISSUE.format(n=n, issue=term.issue)
+            break
+        problems = evaluation.validate_term(issue_scale(issue=issue), term.phase, term.value)
+        if problems:
+            message = problems.get("value") or problems["phase"]
+            errors["terms"] = TERM_INVALID.format(n=n, issue=issue.title, message=message)
+            break
+        if term.phase not in numbers:
+            errors["terms"] = TERM_PHASE_UNKNOWN.format(n=n, issue=issue.title, phase=term.phase)
+            break
+        if (term.issue, term.phase) in seen:
+            errors["terms"] = TERM_DUPLICATE.format(n=n, issue=issue.title, phase=term.phase)
+            break
+        seen.add((term.issue, term.phase))
+    return errors
+
+
+def _normalized(data: ProposalInput, numeric: set[str]) -> ProposalInput:
+    """`data` in one canonical form, so that equal content compares equal."""
+    return data.with_changes(
+        title=data.title.strip(),
+        phases=tuple(sorted(data.phases, key=lambda ph: ph.number)),
+        terms=tuple(
+            sorted(
+                (
+                    replace(t, value=float(t.value) if t.issue in numeric else str(t.value))
+                    for t in data.terms
+                ),
+                key=lambda t: (t.issue, t.phase),
+            )
+        ),
+    )
+
+
+def _proposal_write(proposal: Proposal, data: ProposalInput) -> None:
+    """Replace a saved proposal's phases and terms with validated `data`."""
+    proposal.phases.all().delete()
+    ProposalPhase.objects.bulk_create(
+        ProposalPhase(proposal=proposal, number=ph.number, title=ph.title, trigger=ph.trigger)
+        for ph in sorted(data.phases, key=lambda ph: ph.number)
+    )
+    proposal.terms.all().delete()
+    issues = {
+        issue.key: issue
+        for issue in Issue.objects.filter(talk_id=proposal.talk_id).prefetch_related("options")
+    }
+    rows = []
+    for term in data.terms:
+        issue = issues[term.issue]
+        numeric = issue.scale_kind == ScaleKind.NUMERIC
+        options = {o.key: o for o in issue.options.all()}
+        rows.append(
+            ProposalTerm(
+                proposal=proposal,
+                issue=issue,
+                phase=term.phase,
+                value_number=float(term.value) if numeric else None,
+                value_option=None if numeric else options[str(term.value)],
+            )
+        )
+    ProposalTerm.objects.bulk_create(rows)
+    getattr(proposal, "_prefetched_objects_cache", {}).clear()
+
+
+def _proposal_record(
+    *, proposal: Proposal, before: Mapping[str, Any], by: Any, via: str, note: str
+) -> ProposalRevision:
+    after = proposal_snapshot(proposal)
+    changes = _diff(before, after)
+    revision = ProposalRevision.objects.create(
+        proposal=proposal,
+        version=proposal.version,
+        snapshot=after,
+        changes=changes,
+        note=note.strip(),
+        by=by,
+        via=via,
+        created_at=proposal.updated_at,
+    )
+    audit_record(
+        action=AuditAction.CREATE if not before else AuditAction.UPDATE,
+        object_type=object_type_of(proposal),
+        object_id=proposal.pk,
+        label=f"{proposal} v{proposal.version}",
+        talk_id=proposal.talk_id,
+        changes={key: {"before": old, "after": new} for key, (old, new) in changes.items()},
+        note=note.strip(),
+        user=by,
+        interface=via,
+    )
+    return revision
+
+
+@transaction.atomic
+def proposal_create(
+    *,
+    talk: Talk,
+    data: ProposalInput,
+    by: AbstractBaseUser | None,
+    via: str,
+    note: str = "",
+) -> Proposal:
+    """Draft a new proposal (version 1, with its first revision)."""
+    errors = _proposal_errors(talk, data)
+    if data.status not in (Proposal.Status.DRAFT, Proposal.Status.SHARED):
+        errors.setdefault("status", PROPOSAL_STATUS.format(old="new", new=data.status))
+    if errors:
+        raise ValidationError(errors)
+    proposal = Proposal.objects.create(
+        talk=talk,
+        title=data.title.strip(),
+        summary=data.summary,
+        mediator_id=data.mediator_id,
+        status=data.status,
+        created_by=by,
+        updated_by=by,
+        updated_at=timezone.now(),
+    )
+    _proposal_write(proposal, data)
+    _proposal_record(proposal=proposal, before={}, by=by, via=via, note=note or "Drafted.")
+    return proposal
+
+
+def _lock_proposal(proposal: Proposal, based_on_version: int) -> Proposal:
+    current = (
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("mediator", "talk")
+        .get(pk=proposal.pk)
+    )
+    if current.version != based_on_version:
+        raise ProposalConflict(instance=current, based_on_version=based_on_version)
+    return current
+
+
+@transaction.atomic
+def proposal_update(
+    *,
+    proposal: Proposal,
+    based_on_version: int,
+    data: ProposalInput,
+    by: AbstractBaseUser | None,
+    via: str,
+    note: str = "",
+) -> Proposal:
+    """Replace a proposal's content (terms, phases, status). Refused if stale or closed."""
+    current = _lock_proposal(proposal, based_on_version)
+    if current.status not in _OPEN_STATUSES:
+        raise ValidationError(
+            {"status": PROPOSAL_CLOSED.format(status=current.get_status_display().lower())}
+        )
+    errors = _proposal_errors(current.talk, data)
+    if "status" not in errors and data.status not in _TRANSITIONS[current.status]:
+        errors["status"] = PROPOSAL_STATUS.format(old=current.status, new=data.status)
+    if errors:
+        raise ValidationError(errors)
+    numeric = set(
+        Issue.objects.filter(talk_id=current.talk_id, scale_kind=ScaleKind.NUMERIC).values_list(
+            "key", flat=True
+        )
+    )
+    if _normalized(proposal_input_from(current), numeric) == _normalized(data, numeric):
+        return current  # Nothing changed: no new version, no revision.
+    before = proposal_snapshot(current)
+    current.title = data.title.strip()
+    current.summary = data.summary
+    current.mediator_id = data.mediator_id
+    current.status = data.status
+    _proposal_write(current, data)
+    current.mediator = Party.objects.get(pk=data.mediator_id)
+    current.version += 1
+    current.updated_at = timezone.now()
+    current.updated_by = by
+    current.save()
+    _proposal_record(proposal=current, before=before, by=by, via=via, note=note or "Edited.")
+    return current
+
+
+def proposal_term_set(
+    *,
+    proposal: Proposal,
+    based_on_version: int,
+    term: TermInput,
+    by: AbstractBaseUser | None,
+    via: str,
+) -> Proposal:
+    """Set (add or change) one term, e.g. from the builder."""
+    data = proposal_input_from(proposal)
+    terms = [t for t in data.terms if (t.issue, t.phase) != (term.issue, term.phase)]
+    terms.append(term)
+    return proposal_update(
+        proposal=proposal,
+        based_on_version=based_on_version,
+        data=data.with_changes(terms=tuple(terms)),
+        by=by,
+        via=via,
+        note=f"Term on {term.issue}, phase {term.phase}, set to {term.value}.",
+    )
+
+
+def proposal_term_remove(
+    *,
+    proposal: Proposal,
+    based_on_version: int,
+    issue: str,
+    phase: int,
+    by: AbstractBaseUser | None,
+    via: str,
+) -> Proposal:
+    data = proposal_input_from(proposal)
+    terms = tuple(t for t in data.terms if (t.issue, t.phase) != (issue, phase))
+    if len(terms) == len(data.terms):
+        raise ValidationError({"terms": TERM_NOT_FOUND.format(issue=issue, phase=phase)})
+    return proposal_update(
+        proposal=proposal,
+        based_on_version=based_on_version,
+        data=data.with_changes(terms=terms),
+        by=by,
+        via=via,
+        note=f"Term on {issue}, phase {phase}, removed.",
+    )
+
+
+def proposal_suggest(
+    *,
+    talk: Talk,
+    layer: str,
+    mediator_id: int,
+    by: AbstractBaseUser | None,
+    via: str,
+    title: str = "",
+) -> Proposal:
+    """A starting draft: one phase-1 term per issue at its bridging point on `layer`."""
+    from issues.selectors import talk_gap_inputs
+
+    if layer not in Layer.values:
+        raise ValidationError({"layer": LAYER_INVALID})
+    inputs = talk_gap_inputs(talk_id=talk.pk, layer=layer)
+    terms = tuple(
+        TermInput(issue=t.issue_key, phase=t.phase, value=t.value)
+        for t in evaluation.suggest_package(inputs)
+    )
+    return proposal_create(
+        talk=talk,
+        data=ProposalInput(
+            title=title or f"Bridging package ({layer} positions)",
+            mediator_id=mediator_id,
+            summary=(
+                f"Each issue at the bridging point of the {layer} positions: the point that asks "
+                "the least priority-weighted concession of the principals."
+            ),
+            terms=terms,
+        ),
+        by=by,
+        via=via,
+        note=f"Suggested from the bridging points of the {layer} layer.",
+    )
+
+
 __all__ = [
     "Interface",
+    "LinkInput",
+    "PhaseInput",
     "PositionConflict",
     "PositionInput",
+    "ProposalConflict",
+    "ProposalInput",
+    "SourceConflict",
+    "SourceInput",
+    "TermInput",
     "position_create",
     "position_delete",
     "position_input_from",
     "position_snapshot",
     "position_update",
     "position_validate",
+    "proposal_create",
+    "proposal_input_from",
+    "proposal_snapshot",
+    "proposal_suggest",
+    "proposal_term_remove",
+    "proposal_term_set",
+    "proposal_update",
+    "source_create",
+    "source_delete",
+    "source_update",
 ]

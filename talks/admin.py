@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from audit.admin import AuditedAdminMixin
+
 from .models import Membership, Party, Round, Talk, TalkParty
 
 
@@ -21,7 +23,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Talk)
-class TalkAdmin(admin.ModelAdmin):
+class TalkAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["title", "slug", "status", "started_on", "updated_at"]
     list_filter = ["status"]
     search_fields = ["title", "slug", "description"]
@@ -30,13 +32,13 @@ class TalkAdmin(admin.ModelAdmin):
 
 
 @admin.register(Party)
-class PartyAdmin(admin.ModelAdmin):
+class PartyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "short_name"]
     search_fields = ["name", "short_name"]
 
 
 @admin.register(TalkParty)
-class TalkPartyAdmin(admin.ModelAdmin):
+class TalkPartyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["party", "talk", "role"]
     list_filter = ["role", "talk"]
     search_fields = ["party__name", "talk__title"]
@@ -44,7 +46,7 @@ class TalkPartyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Round)
-class RoundAdmin(admin.ModelAdmin):
+class RoundAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["talk", "number", "place", "starts_on", "ends_on"]
     list_filter = ["talk"]
     search_fields = ["talk__title", "place", "title", "notes"]
@@ -52,7 +54,7 @@ class RoundAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["user", "talk", "role", "created_at"]
     list_filter = ["role", "talk"]
     search_fields = ["user__username", "user__email", "talk__title"]

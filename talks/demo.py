@@ -8,6 +8,7 @@ illustrative and say so in their rationale.
 from dataclasses import dataclass, field
 
 from issues.services import OptionInput
+from positions.services import LinkInput, PhaseInput, TermInput
 
 TALK = {
     "slug": "gaza-ceasefire",
@@ -166,6 +167,7 @@ class DemoPosition:
     conditions: str = ""
     confidence: str = "medium"
     status: str = "stated"
+    links: tuple[LinkInput, ...] = ()
 
 
 ILLUSTRATIVE = " The brief gives no figure; the number is illustrative."
@@ -184,7 +186,12 @@ POSITIONS = [
             "inside Gaza against re-armament, and any withdrawal must come in phases matched to "
             "hostage releases."
         ),
-        conditions="Each phase of withdrawal only against a matching release of hostages.",
+        conditions=(
+            "Each phase of withdrawal only against a matching release of hostages, and only if "
+            "no hostile force can take control again: Israeli security control or an outside "
+            "force."
+        ),
+        links=(LinkInput("governance", frozenset({"israeli-security", "arab-force"})),),
         confidence="high",
     ),
     DemoPosition(
@@ -215,6 +222,8 @@ POSITIONS = [
             "What Israel rejects is an unconditional withdrawal; with robust security guarantees "
             "against re-armament it might go as far as a full one."
         ),
+        conditions="Only with an outside security presence in Gaza.",
+        links=(LinkInput("governance", frozenset({"israeli-security", "arab-force"})),),
     ),
     DemoPosition(
         "withdrawal",
@@ -236,11 +245,12 @@ POSITIONS = [
         "Israel",
         "declared",
         demand=10,
-        red_line=30,
+        red_line=60,
         priority=3,
         rationale=(
             "Israel resists releasing prisoners convicted of serious offences and keeps the "
-            "numbers down." + ILLUSTRATIVE
+            "numbers down; its negotiators have signalled a ceiling of about 60 to the "
+            "mediators." + ILLUSTRATIVE
         ),
         confidence="medium",
         status="reported",
@@ -264,11 +274,15 @@ POSITIONS = [
         "Israel",
         "assessed",
         demand=10,
-        red_line=45,
+        red_line=35,
         priority=3,
         status="assessment",
         confidence="low",
-        rationale="Hostage return weighs heavily; the ceiling may stretch." + ILLUSTRATIVE,
+        rationale=(
+            "The figure signalled in public runs ahead of the governing coalition, whose "
+            "partners reject releasing prisoners convicted of serious offences; the ceiling "
+            "the government could carry looks nearer 35." + ILLUSTRATIVE
+        ),
     ),
     DemoPosition(
         "prisoners",
@@ -410,6 +424,10 @@ POSITIONS = [
             "withdrawal and the lifting of the blockade."
         ),
         conditions="Permanent ceasefire only together with full withdrawal and end of blockade.",
+        links=(
+            LinkInput("withdrawal", frozenset({"complete"})),
+            LinkInput("aid", frozenset({"open"})),
+        ),
         confidence="high",
     ),
     DemoPosition(
@@ -433,5 +451,46 @@ POSITIONS = [
         status="assessment",
         confidence="medium",
         rationale="No sign Hamas would settle for a temporary truce.",
+        conditions="A full withdrawal, even with security arrangements, and monitored access.",
+        links=(
+            LinkInput("withdrawal", frozenset({"full-security", "complete"})),
+            LinkInput("aid", frozenset({"joint", "international", "open"})),
+        ),
+    ),
+]
+
+
+@dataclass(frozen=True)
+class DemoProposal:
+    title: str
+    mediator: str
+    summary: str
+    status: str
+    phases: tuple[PhaseInput, ...]
+    terms: tuple[TermInput, ...]
+
+
+PROPOSALS = [
+    DemoProposal(
+        title="Phased framework",
+        mediator="Egypt",
+        summary=(
+            "A first phase of truce and partial withdrawal against hostage releases, then a "
+            "permanent ceasefire and full withdrawal once every living hostage is home."
+        ),
+        status="shared",
+        phases=(
+            PhaseInput(1, "Truce", "Signature, and the first hostage releases."),
+            PhaseInput(2, "Permanent ceasefire", "Every living hostage released."),
+        ),
+        terms=(
+            TermInput("ceasefire", 1, 42),
+            TermInput("withdrawal", 1, "phased"),
+            TermInput("prisoners", 1, 30),
+            TermInput("aid", 1, "joint"),
+            TermInput("ceasefire", 2, 365),
+            TermInput("withdrawal", 2, "full-security"),
+            TermInput("governance", 2, "technocratic"),
+        ),
     ),
 ]

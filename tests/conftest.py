@@ -31,10 +31,14 @@ def _tasks_in_process(request, settings):
     app.conf.task_always_eager = previous
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Hash test users' passwords cheaply: the production hasher costs half a second each."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """A cheap hasher for the suite (each PBKDF2 hash costs ~0.35 s here); the tests of
+    password storage itself ask for the production hashers back (tests/audit/test_dump.py)."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,9 @@ LOCAL_ONLY = {
     "DJANGO_ALLOW_ASYNC_UNSAFE",
     "STATIC_MANIFEST",
     "WHITENOISE_USE_FINDERS",
+    "API_THROTTLE_ANON",
+    "API_THROTTLE_USER",
+    "SIGN_IN_THROTTLE",
 }
 
 
@@ -56,3 +59,22 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_models_and_migrations_agree():
     result = manage("makemigrations", "--check", "--dry-run", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_embedded_default_migrates_and_loads_the_demo_on_sqlite(tmp_path):
+    """What `make run` does on a fresh machine: SQLite, no broker, in-process tasks."""
+    env = {
+        "DEBUG": "true",
+        "HTTPS": "false",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'redline.sqlite3'}",
+        "CELERY_BROKER_URL": "",
+        "REDIS_URL": "",
+        "LOG_LEVEL": "WARNING",
+    }
+    migrated = manage("migrate", "--noinput", env=env)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    loaded = manage("load_demo", env=env)
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    assert "analyst   redline-analyst-demo" in loaded.stdout
+    again = manage("load_demo", env=env)
+    assert "(0 rows created)" in again.stdout

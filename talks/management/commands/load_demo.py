@@ -6,10 +6,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from audit.context import audit_context
 from issues.models import Issue
 from issues.services import gap_summaries_ensure, issue_create
-from positions.models import Interface, Position, Source
-from positions.services import PositionInput, position_create
+from positions.models import Interface, Position, Proposal, Source
+from positions.services import PositionInput, ProposalInput, position_create, proposal_create
 from talks import demo
 from talks.models import Membership, Party, Round, Talk, TalkParty
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
     help = "Load the Gaza ceasefire talks demo data and demo users (idempotent)."
 
     def handle(self, *args, **options) -> None:
-        with transaction.atomic():
+        with audit_context(interface=Interface.IMPORT), transaction.atomic():
             created = self._load()
         self.stdout.write(
             self.style.SUCCESS(f"Demo talk '{demo.TALK['slug']}' ready ({created} rows created).")
@@ -122,11 +123,32 @@ class Command(BaseCommand):
                     priority=p.priority,
                     rationale=p.rationale,
                     conditions=p.conditions,
+                    links=p.links,
                     confidence=p.confidence,
                     status=p.status,
                     source_ids=(source.pk,),
                 ),
                 by=analyst,
+                via=Interface.IMPORT,
+                note=NOTE,
+            )
+            created += 1
+
+        mediator = users["mediator"]
+        for spec in demo.PROPOSALS:
+            if Proposal.objects.filter(talk=talk, title=spec.title).exists():
+                continue
+            proposal_create(
+                talk=talk,
+                data=ProposalInput(
+                    title=spec.title,
+                    mediator_id=parties[spec.mediator].pk,
+                    summary=spec.summary,
+                    status=spec.status,
+                    phases=spec.phases,
+                    terms=spec.terms,
+                ),
+                by=mediator,
                 via=Interface.IMPORT,
                 note=NOTE,
             )

@@ -1,0 +1,167 @@
+"""Reads of positions, their revisions and sources, scoped to one talk."""
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from issues import evaluation
+from issues.models import Issue
+from issues.selectors import talk_gap_inputs
+from talks.models import Membership, Talk, TalkParty
+
+from .models import Position, PositionRevision, Proposal, ProposalRevision, ProposalTerm, Source
+
+
+def position_list_for_talk(
+    *, talk: Talk, layers: Collection[str], include_deleted: bool = False
+) -> QuerySet[Position]:
+    """The talk's positions on the given layers, with what a listing shows."""
+    qs = Position.objects.filter(issue__talk=talk, layer__in=layers)
+    if not include_deleted:
+        qs = qs.current()
+    return qs.select_related(
+        "issue", "party", "demand_option", "red_line_option", "updated_by"
+    ).prefetch_related("acceptable_options", "sources")
+
+
+def position_revisions(*, position: Position) -> QuerySet[PositionRevision]:
+    """A position's history, newest first."""
+    return (
+        PositionRevision.objects.filter(position=position).select_related("by").order_by("-version")
+    )
+
+
+def talk_revisions(
+    *, talk: Talk, layers: Collection[str], since: dt.datetime | None = None
+) -> QuerySet[PositionRevision]:
+    """Every recorded change of the talk's positions on the layers, newest first."""
+    qs = PositionRevision.objects.filter(issue__talk=talk, layer__in=layers)
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    return qs.select_related("issue", "party", "by").order_by("-created_at", "-pk")
+
+
+def source_list_for_talk(*, talk: Talk) -> QuerySet[Source]:
+    return Source.objects.filter(talk=talk).order_by("-published_on", "title")
+
+
+# --- Proposals ----------------------------------------------------------------------------
+
+VIEWER_PROPOSAL_STATUSES = (Proposal.Status.SHARED,)
+
+
+def proposal_list_for_member(*, talk: Talk, membership: Membership) -> QuerySet[Proposal]:
+    """The talk's proposals this member may read: viewers see shared ones only."""
+    qs = Proposal.objects.filter(talk=talk).select_related("mediator", "created_by", "updated_by")
+    if membership.role == Membership.Role.VIEWER:
+        qs = qs.filter(status__in=VIEWER_PROPOSAL_STATUSES)
+    return qs.order_by("-updated_at", "-pk")
+
+
+def proposal_get_for_member(*, talk: Talk, membership: Membership, pk: int) -> Proposal:
+    proposal = (
+        proposal_list_for_member(talk=talk, membership=membership)
+        .prefetch_related(
+            "phases",
+            Prefetch(
+                "terms", queryset=ProposalTerm.objects.select_related("issue", "value_option")
+            ),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if proposal is None:
+        raise Http404("No such proposal.")
+    return proposal
+
+
+def proposal_revisions(*, proposal: Proposal) -> QuerySet[ProposalRevision]:
+    return (
+        ProposalRevision.objects.filter(proposal=proposal).select_related("by").order_by("-version")
+    )
+
+
+def proposals_on_issue(*, issue: Issue, membership: Membership) -> QuerySet[Proposal]:
+    """Proposals (readable by the member) with a term on `issue`."""
+    return (
+        proposal_list_for_member(talk=issue.talk, membership=membership)
+        .filter(terms__issue=issue)
+        .distinct()
+    )
+
+
+def terms_of(snapshot: Mapping[str, Any]) -> tuple[evaluation.Term, ...]:
+    """A proposal snapshot's terms as engine input."""
+    return tuple(
+        evaluation.Term(issue_key=t["issue"], phase=int(t["phase"]), value=t["value"])
+        for t in snapshot.get("terms", [])
+    )
+
+
+def talk_conditions(*, talk_id: int, layer: str) -> list[evaluation.Condition]:
+    """The principals' structured linkages on one layer, as engine conditions."""
+    principals = TalkParty.objects.filter(talk_id=talk_id, role=TalkParty.Role.PRINCIPAL)
+    rows = (
+        Position.objects.current()
+        .filter(
+            issue__talk_id=talk_id,
+            layer=layer,
+            party_id__in=principals.values("party_id"),
+        )
+        .exclude(links=[])
+        .select_related("party", "issue")
+    )
+    conditions = []
+    for position in rows:
+        for link in position.links or []:
+            within: tuple[float, float] | frozenset[str]
+            if "options" in link:
+                within = frozenset(link["options"])
+            else:
+                within = (float(link["low"]), float(link["high"]))
+            conditions.append(
+                evaluation.Condition(
+                    party=position.party.name,
+                    issue_key=position.issue.key,
+                    on_issue_key=link["issue"],
+                    within=within,
+                )
+            )
+    return conditions
+
+
+def package_evaluate(
+    *, talk: Talk, terms: Sequence[evaluation.Term], layer: str
+) -> evaluation.PackageEvaluation:
+    """Evaluate a package against the talk's current positions on one layer."""
+    inputs = talk_gap_inputs(talk_id=talk.pk, layer=layer)
+    known = {i.key for i in inputs}
+    conditions = [
+        c
+        for c in talk_conditions(talk_id=talk.pk, layer=layer)
+        if c.issue_key in known and c.on_issue_key in known
+    ]
+    return evaluation.evaluate_package(inputs, terms, conditions)
+
+
+def proposal_compare(
+    *, before: Mapping[str, Any], after: Mapping[str, Any], issue_order: Sequence[str]
+) -> dict[str, Any]:
+    """Two proposal snapshots side by side: changed fields, phases and every term."""
+    fields = {
+        name: [before.get(name), after.get(name)]
+        for name in ("title", "summary", "mediator", "status")
+        if before.get(name) != after.get(name)
+    }
+    old_phases = {ph["number"]: ph for ph in before.get("phases", [])}
+    new_phases = {ph["number"]: ph for ph in after.get("phases", [])}
+    phases = [
+        {"number": n, "before": old_phases.get(n), "after": new_phases.get(n)}
+        for n in sorted(old_phases.keys() | new_phases.keys())
+        if old_phases.get(n) != new_phases.get(n)
+    ]
+    terms = evaluation.compare_packages(terms_of(before), terms_of(after), issue_order)
+    return {"fields": fields, "phases": phases, "terms": terms}
