@@ -1014,6 +1014,18 @@ def describe_value(scale: Scale, value: ScaleValue) -> str:
     return str(value)
 
 
+def describe_amount(scale: Scale, amount: float) -> str:
+    """A distance in the scale's own unit: "20 prisoners per hostage", "two steps apart"
+    without "apart" ("two steps"), or on a categorical scale a number of principals."""
+    if scale.kind == ScaleKind.NUMERIC:
+        return _with_unit(amount, scale.unit)
+    count = int(amount)
+    word = _NUMBER_WORDS[count] if count < len(_NUMBER_WORDS) else str(count)
+    if scale.kind == ScaleKind.ORDINAL:
+        return f"{word} step" if count == 1 else f"{word} steps"
+    return f"{word} principal" if count == 1 else f"{word} principals"
+
+
 def _value(scale: Scale, value: float) -> str:
     if scale.max_label and value == scale.maximum:
         return scale.max_label
