@@ -4,6 +4,7 @@ Writes go through the position services exactly as the pages and the API make th
 worker process (tests/worker.py) computes. Run with `-s` to see the measured figures.
 """
 
+import io
 import os
 import signal
 import statistics
@@ -425,3 +426,28 @@ def test_the_worker_recovers_from_a_lost_database_connection(real_worker):
     assert "succeeded" in logged
     assert "Retry in" not in logged
     assert "OperationalError" not in logged
+
+
+def test_the_demo_talk_loaded_with_a_worker_has_current_exact_summaries(real_worker):
+    """load_demo commits and returns; the worker computes both layers of all five issues."""
+    from django.core.management import call_command
+
+    from talks.models import Talk
+
+    call_command("load_demo", stdout=io.StringIO())
+    talk = Talk.objects.get(slug="gaza-ceasefire")
+
+    summaries = real_worker.wait_until_fresh(talk)
+
+    assert sorted((s.issue.key, s.layer) for s in summaries) == sorted(
+        (key, layer)
+        for key in ("withdrawal", "prisoners", "governance", "aid", "ceasefire")
+        for layer in ("declared", "assessed")
+    )
+    for summary in summaries:
+        assert summary.computed_rev == summary.requested_rev > 0
+        assert summary.narrative
+        assert_exact(summary)
+    withdrawal = declared(talk.issues.get(key="withdrawal"))
+    assert withdrawal.status == "gap"
+    assert "two steps apart" in withdrawal.narrative
