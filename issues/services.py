@@ -10,12 +10,13 @@ Recomputation contract (DESIGN.md "Recomputation"):
   computes, and stores the result only when its revision is newer than the stored one, so
   duplicate, late or reordered deliveries are harmless.
 * Coalescing. Writes made while a summary is pending send nothing; the computation that
-  stores while writes are still arriving sends one follow-up. Computations of one summary
-  are spaced by at least `coalesce_interval(level)`: GAP_RECOMPUTE_COALESCE_SECONDS, doubled
-  for every computation that follows the previous one closely, up to
-  GAP_RECOMPUTE_COALESCE_MAX_SECONDS, and back to the minimum once edits pause. A burst of
-  edits therefore costs a handful of computations whatever its size (a first one at once,
-  then one per interval), while an isolated edit is computed at once.
+  stores while writes are still arriving sends one follow-up. While writes keep coming,
+  computations of one summary are spaced by `coalesce_interval(level)`:
+  GAP_RECOMPUTE_COALESCE_SECONDS, doubled for every computation that follows the previous
+  one closely, up to GAP_RECOMPUTE_COALESCE_MAX_SECONDS. Once writes have been quiet for
+  `coalesce_quiet()` the burst is over and the summary is computed at once. A burst of
+  edits therefore costs a handful of computations whatever its size (one at its start, one
+  per interval, one at its end), while an isolated edit is computed at once.
 * A delivery that finds another computation stored since it was sent (`after_rev`) or
   that a newer result is already stored leaves the follow-up to that computation, so
   duplicate deliveries do not multiply the chain of follow-ups.
@@ -416,13 +417,23 @@ def gap_summary_request(*, issue_id: int, layer: str) -> None:
     if was_pending is None:
         # No summary row yet (an issue created outside issue_create): make one, pending.
         GapSummary.objects.create(
-            issue_id=issue_id, layer=layer, requested_rev=1, pending=True, requested_at=now
+            issue_id=issue_id,
+            layer=layer,
+            requested_rev=1,
+            pending=True,
+            requested_at=now,
+            last_requested_at=now,
         )
     elif was_pending:
-        summary.update(requested_rev=F("requested_rev") + 1)
+        summary.update(requested_rev=F("requested_rev") + 1, last_requested_at=now)
         return
     else:
-        summary.update(requested_rev=F("requested_rev") + 1, pending=True, requested_at=now)
+        summary.update(
+            requested_rev=F("requested_rev") + 1,
+            pending=True,
+            requested_at=now,
+            last_requested_at=now,
+        )
     transaction.on_commit(partial(gap_recompute_send, issue_id=issue_id, layer=layer), robust=True)
 
 
@@ -459,6 +470,11 @@ def gap_recompute_send(
         )
         return False
     return True
+
+
+def coalesce_quiet() -> float:
+    """Seconds without a new write after which a burst is taken to be over."""
+    return 2 * settings.GAP_RECOMPUTE_COALESCE_SECONDS
 
 
 def coalesce_interval(level: int) -> float:
@@ -507,7 +523,14 @@ def gap_summary_refresh(
     """
     state = (
         GapSummary.objects.filter(issue_id=issue_id, layer=layer)
-        .values("requested_rev", "computed_rev", "pending", "computed_at", "coalesce_level")
+        .values(
+            "requested_rev",
+            "computed_rev",
+            "pending",
+            "computed_at",
+            "last_requested_at",
+            "coalesce_level",
+        )
         .first()
     )
     if state is None:
@@ -516,30 +539,46 @@ def gap_summary_refresh(
         return Refresh.SUPERSEDED
     if state["computed_rev"] >= state["requested_rev"] and not state["pending"]:
         return Refresh.CURRENT
-    if may_defer and state["computed_at"] is not None:
-        interval = coalesce_interval(state["coalesce_level"])
-        wait = interval - (timezone.now() - state["computed_at"]).total_seconds()
-        if wait > 0:
-            gap_recompute_send(
-                issue_id=issue_id,
-                layer=layer,
-                countdown=min(wait, interval),
-                after_rev=state["computed_rev"],
-            )
-            return Refresh.DEFERRED
+    wait = _coalesce_wait(state) if may_defer else 0.0
+    if wait > 0:
+        gap_recompute_send(
+            issue_id=issue_id, layer=layer, countdown=wait, after_rev=state["computed_rev"]
+        )
+        return Refresh.DEFERRED
     result = gap_summary_recompute(issue_id=issue_id, layer=layer)
     if not result.stored:
         return Refresh.NOT_STORED
     if result.still_pending:
         # Writes arrived while computing; none of them sent a task (the summary was
-        # pending), so this computation sends the next one.
+        # pending), so this computation sends the next one, which comes back soon to see
+        # whether the burst is over.
         gap_recompute_send(
             issue_id=issue_id,
             layer=layer,
-            countdown=coalesce_interval(result.coalesce_level) if may_defer else None,
+            countdown=coalesce_quiet() if may_defer else None,
             after_rev=result.rev,
         )
     return Refresh.STORED
+
+
+def _coalesce_wait(state: dict) -> float:
+    """Seconds to wait before computing a stale summary; 0 to compute now.
+
+    Now when the last computation is at least the current interval old, or when writes have
+    been quiet for `coalesce_quiet()` (the burst is over) and the last computation is not
+    brand new; else at the earliest moment either can hold.
+    """
+    if state["computed_at"] is None:
+        return 0.0
+    now = timezone.now()
+    since_computed = (now - state["computed_at"]).total_seconds()
+    last_request = state["last_requested_at"] or state["computed_at"]
+    quiet_for = (now - last_request).total_seconds()
+    interval = coalesce_interval(state["coalesce_level"])
+    quiet = coalesce_quiet()
+    if since_computed >= interval or (quiet_for >= quiet and since_computed >= quiet):
+        return 0.0
+    return min(interval - since_computed, max(quiet - quiet_for, quiet - since_computed))
 
 
 def gap_summary_recompute(*, issue_id: int, layer: str) -> RecomputeResult:

@@ -250,6 +250,34 @@ def test_a_recomputation_long_after_the_last_one_computes_at_once(numeric_pair):
     assert summary.coalesce_level == 0
 
 
+@pytest.mark.parametrize(
+    ("computed_ago", "last_write_ago", "outcome"),
+    [
+        (1.0, 0.0, Refresh.DEFERRED),  # edits still coming, the 4 s interval not over
+        (1.0, 0.6, Refresh.STORED),  # edits quiet for over 0.5 s: the burst is over
+        (0.3, 0.3, Refresh.DEFERRED),  # ... but not right on the heels of a computation
+        (5.0, 0.0, Refresh.STORED),  # edits still coming, the interval is over
+    ],
+)
+@override_settings(GAP_RECOMPUTE_COALESCE_SECONDS=0.25, GAP_RECOMPUTE_COALESCE_MAX_SECONDS=4)
+def test_during_a_burst_computations_wait_for_the_interval_or_the_end_of_the_burst(
+    numeric_pair, computed_ago, last_write_ago, outcome
+):
+    st, _north, _south = numeric_pair
+    now = timezone.now()
+    GapSummary.objects.filter(issue=st.numeric, layer="declared").update(
+        requested_rev=summary_of(st.numeric).requested_rev + 1,
+        pending=True,
+        coalesce_level=4,
+        computed_at=now - dt.timedelta(seconds=computed_ago),
+        last_requested_at=now - dt.timedelta(seconds=last_write_ago),
+    )
+
+    assert gap_summary_refresh(issue_id=st.numeric.pk, layer="declared") == outcome
+    # In process, a deferred delivery is sent again and runs at once: current either way.
+    assert_fresh_and_exact(summary_of(st.numeric))
+
+
 @override_settings(GAP_RECOMPUTE_COALESCE_SECONDS=0.25, GAP_RECOMPUTE_COALESCE_MAX_SECONDS=4)
 def test_the_pause_between_recomputations_doubles_up_to_its_maximum():
     assert [coalesce_interval(level) for level in range(7)] == [0.25, 0.5, 1, 2, 4, 4, 4]
