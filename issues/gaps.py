@@ -36,6 +36,11 @@ The semantics follow DESIGN.md ("Gap semantics"). Where the design leaves a choi
   the signs of their slopes; with a zone, the bridging point always lies inside it.
 * Results indexed by party are ordered by party name and every sum runs in that order,
   so shuffling the input positions gives an identical result.
+* Trend. "The previous summary" is the last stored one whose figures differ
+  (``figures_key``: every figure, the narrative and position versions aside), so a
+  recomputation that moves nothing keeps the trend and its date ("narrowed by 0.10 since
+  13 Oct"). It compares ``distance``: the gap, or minus the zone's width, so a zone opening
+  is a narrowing. Gaining or losing the second position starts over as ``new``.
 """
 
 from __future__ import annotations
