@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         # The run serves plain HTTP on loopback; this process and those it starts agree.
         os.environ["HTTPS"] = "false"
+        os.environ["STATIC_MANIFEST"] = "false"
     import django
 
     django.setup()
