@@ -137,4 +137,9 @@ class Membership(models.Model):
 
     @property
     def can_see_assessed(self) -> bool:
-        return self.role in {self.Role.ANALYST, self.Role.MEDIATOR}
+        return self.role in ROLES_SEEING_ASSESSED
+
+
+# Roles that read the assessed layer (the analysts' estimate of real limits) besides the
+# declared one.
+ROLES_SEEING_ASSESSED = frozenset({Membership.Role.ANALYST, Membership.Role.MEDIATOR})
