@@ -1,6 +1,7 @@
 """Token sign-in for the API: django-rest-knox, one query per request."""
 
 from django.utils import timezone
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox import auth as knox_auth
 from knox.signals import token_expired
 
@@ -21,3 +22,9 @@ class TokenAuthentication(knox_auth.TokenAuthentication):
             token_expired.send(sender=self.__class__, username=username, source="auth_token")
             return True
         return False
+
+
+class TokenScheme(KnoxTokenScheme):
+    """The OpenAPI security scheme of the class above: knox's own."""
+
+    target_class = "api.auth.TokenAuthentication"
