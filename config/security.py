@@ -132,6 +132,8 @@ class RequestSizeLimitMiddleware:
         if limit is not None and length > limit:
             message = BODY_TOO_LARGE.format(limit=limit)
             if request.path_info.startswith("/api/"):
-                return JsonResponse({"detail": message}, status=413)
+                from api.errors import error_body
+
+                return JsonResponse(error_body("request_too_large", message), status=413)
             return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)

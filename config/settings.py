@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "issues",
     "positions",
     "audit",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -184,6 +185,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 
 # Multipart bodies (file uploads, streamed to disk) may be larger, up to this.
 REQUEST_MAX_UPLOAD_SIZE = int(os.environ.get("REQUEST_MAX_UPLOAD_SIZE", str(5 * 1024 * 1024)))
 
+# Seconds between two checks of an open dashboard or issue page for news.
+LIVE_POLL_SECONDS = float(os.environ.get("LIVE_POLL_SECONDS", "3"))
+
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -231,6 +235,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
     # Fairness, not access control: per address when anonymous, per user (session or token)
     # otherwise. "sign_in" limits sign-in posts per address (config.security).
     "DEFAULT_THROTTLE_CLASSES": ["config.security.AnonThrottle", "config.security.UserThrottle"],
@@ -241,9 +246,13 @@ REST_FRAMEWORK = {
     },
     "NUM_PROXIES": PROXY_COUNT,
 }
+# knox's token model is swappable; naming it lets other models (api.TokenSettings) point at it.
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 (a model name, not a secret)
 REST_KNOX = {
     "TOKEN_TTL": timedelta(days=int(os.environ.get("API_TOKEN_TTL_DAYS", "90"))),
     "AUTO_REFRESH": False,
+    # Marks Redline tokens so secret scanners (and people) can recognise a leaked one.
+    "TOKEN_PREFIX": "rl_",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Redline API",
@@ -253,6 +262,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.describe_api",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "TalkStatusEnum": "talks.models.Talk.Status",
+        "PositionStatusEnum": "positions.models.Position.Status",
+        "GapStatusEnum": "issues.models.GapSummary.Status",
+        "InterfaceEnum": "positions.models.Interface",
+    },
 }
 
 # --- Celery ------------------------------------------------------------------------------------

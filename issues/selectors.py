@@ -1,11 +1,13 @@
 """Reads of issues and gap summaries, and the bridge from rows to the pure gap engine."""
 
-from collections.abc import Iterable, Mapping
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from talks.models import TalkParty
+from talks.selectors import layer_visibility_q
 
 from . import gaps
 from .models import GapSummary, GapSummaryHistory, Issue, IssueOption, ScaleKind
@@ -97,6 +99,42 @@ def gap_history(*, issue_id: int, layer: str) -> QuerySet[GapSummaryHistory]:
     return GapSummaryHistory.objects.filter(issue_id=issue_id, layer=layer).order_by(
         "computed_at", "rev"
     )
+
+
+# --- Across every talk a user may read (the API's lists) ------------------------------------
+
+LayersByTalk = Mapping[int, Collection[str]]
+
+
+def issue_list_for_talks(*, talk_ids: Collection[int]) -> QuerySet[Issue]:
+    return (
+        Issue.objects.filter(talk_id__in=talk_ids)
+        .select_related("talk")
+        .prefetch_related(Prefetch("options", queryset=IssueOption.objects.order_by("order")))
+    )
+
+
+def gap_summaries_visible(*, layers_by_talk: LayersByTalk) -> QuerySet[GapSummary]:
+    return GapSummary.objects.filter(
+        layer_visibility_q(layers_by_talk=layers_by_talk, talk_field="issue__talk_id")
+    ).select_related("issue__talk")
+
+
+def gap_summaries_as_of_visible(
+    *, layers_by_talk: LayersByTalk, as_of: dt.datetime
+) -> QuerySet[GapSummaryHistory]:
+    """Each issue and layer's summary as last computed at or before `as_of`."""
+    latest = (
+        GapSummaryHistory.objects.filter(
+            issue=OuterRef("issue"), layer=OuterRef("layer"), computed_at__lte=as_of
+        )
+        .order_by("-computed_at", "-rev")
+        .values("pk")[:1]
+    )
+    return GapSummaryHistory.objects.filter(
+        layer_visibility_q(layers_by_talk=layers_by_talk, talk_field="issue__talk_id"),
+        pk=Subquery(latest),
+    ).select_related("issue__talk")
 
 
 def talk_gap_inputs(*, talk_id: int, layer: str) -> list[gaps.IssueInput]:

@@ -63,6 +63,7 @@ OPTION_IN_USE = (
 )
 OPTION_UNKNOWN = "'{key}' is not an option of this issue."
 OPTION_KEYS_MISMATCH = "Give every option of the issue exactly once."
+ISSUE_KEY_TAKEN = "This talk already has an issue with the key '{key}'."
 
 
 class IssueConflict(StaleVersion):
@@ -88,6 +89,39 @@ class IssueChanges:
     scale_max: float | None = None
     unit: str = ""
     max_label: str = ""
+
+
+def _issue_errors(issue: Issue) -> dict[str, str]:
+    """One message per field for an issue about to be saved.
+
+    The database constraints would catch the same mistakes, but with messages naming the
+    constraint; these say what to fix, on the field to fix.
+    """
+    errors: dict[str, str] = {}
+    try:
+        issue.full_clean(exclude=["version"], validate_constraints=False)
+    except ValidationError as exc:
+        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    if issue.scale_kind == ScaleKind.NUMERIC:
+        scale = gaps.Scale(
+            kind=gaps.ScaleKind.NUMERIC, minimum=issue.scale_min, maximum=issue.scale_max
+        )
+        field_of = {"minimum": "scale_min", "maximum": "scale_max"}
+        for name, message in gaps.validate_scale(scale).items():
+            errors.setdefault(field_of[name], message)
+    if not gaps.PRIORITY_MIN <= (issue.priority or 0) <= gaps.PRIORITY_MAX:
+        errors.setdefault("priority", gaps.PRIORITY_OUT_OF_RANGE)
+    if (
+        "key" not in errors
+        and Issue.objects.filter(talk_id=issue.talk_id, key=issue.key).exclude(pk=issue.pk).exists()
+    ):
+        errors["key"] = ISSUE_KEY_TAKEN.format(key=issue.key)
+    if not errors:
+        try:
+            issue.validate_constraints()
+        except ValidationError as exc:
+            errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    return errors
 
 
 # Fields whose change alters the figures or the wording of the gap summaries.
@@ -125,11 +159,7 @@ def issue_create(
         unit=unit,
         max_label=max_label,
     )
-    errors: dict[str, str] = {}
-    try:
-        issue.full_clean(exclude=["version"])
-    except ValidationError as exc:
-        errors.update({k: v[0] for k, v in exc.message_dict.items()})
+    errors = _issue_errors(issue)
     rows = [
         IssueOption(key=o.key, label=o.label, description=o.description, order=i)
         for i, o in enumerate(options)
@@ -214,7 +244,9 @@ def issue_update(
         if name in ("scale_min", "scale_max") and not numeric:
             value = None
         setattr(current, name, value)
-    current.full_clean(exclude=["version"])
+    errors = _issue_errors(current)
+    if errors:
+        raise ValidationError(errors)
     if numeric and (current.scale_min, current.scale_max) != (
         before["scale_min"],
         before["scale_max"],

@@ -4,13 +4,14 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import Http404
 
 from issues import evaluation
 from issues.models import Issue
 from issues.selectors import talk_gap_inputs
 from talks.models import Membership, Talk, TalkParty
+from talks.selectors import layer_visibility_q
 
 from .models import Position, PositionRevision, Proposal, ProposalRevision, ProposalTerm, Source
 
@@ -35,17 +36,93 @@ def position_revisions(*, position: Position) -> QuerySet[PositionRevision]:
 
 
 def talk_revisions(
-    *, talk: Talk, layers: Collection[str], since: dt.datetime | None = None
+    *,
+    talk: Talk,
+    layers: Collection[str],
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> QuerySet[PositionRevision]:
     """Every recorded change of the talk's positions on the layers, newest first."""
     qs = PositionRevision.objects.filter(issue__talk=talk, layer__in=layers)
     if since is not None:
         qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lte=until)
     return qs.select_related("issue", "party", "by").order_by("-created_at", "-pk")
+
+
+def issue_revisions(
+    *, issue: Issue, layers: Collection[str], until: dt.datetime | None = None
+) -> QuerySet[PositionRevision]:
+    """Every recorded change of the issue's positions on the layers, newest first."""
+    qs = PositionRevision.objects.filter(issue=issue, layer__in=layers)
+    if until is not None:
+        qs = qs.filter(created_at__lte=until)
+    return qs.select_related("party", "by").order_by("-created_at", "-pk")
 
 
 def source_list_for_talk(*, talk: Talk) -> QuerySet[Source]:
     return Source.objects.filter(talk=talk).order_by("-published_on", "title")
+
+
+# --- Across every talk a user may read (the API's lists) ------------------------------------
+
+LayersByTalk = Mapping[int, Collection[str]]
+
+
+def position_list_visible(
+    *, layers_by_talk: LayersByTalk, include_deleted: bool = False
+) -> QuerySet[Position]:
+    """Positions on the talks and layers in `layers_by_talk`, with what a listing shows."""
+    qs = Position.objects.filter(
+        layer_visibility_q(layers_by_talk=layers_by_talk, talk_field="issue__talk_id")
+    )
+    if not include_deleted:
+        qs = qs.current()
+    return qs.select_related(
+        "issue__talk", "party", "demand_option", "red_line_option", "updated_by"
+    ).prefetch_related("acceptable_options", "sources")
+
+
+def position_revisions_as_of_visible(
+    *, layers_by_talk: LayersByTalk, as_of: dt.datetime
+) -> QuerySet[PositionRevision]:
+    """The latest revision at `as_of` of every position then standing (deleted ones left out)."""
+    latest = (
+        PositionRevision.objects.filter(position=OuterRef("position"), created_at__lte=as_of)
+        .order_by("-version")
+        .values("version")[:1]
+    )
+    return (
+        PositionRevision.objects.filter(
+            layer_visibility_q(layers_by_talk=layers_by_talk, talk_field="issue__talk_id"),
+            created_at__lte=as_of,
+            version=Subquery(latest),
+        )
+        .exclude(action=PositionRevision.Action.DELETE)
+        .select_related("issue__talk", "party", "by")
+    )
+
+
+def revision_list_visible(*, layers_by_talk: LayersByTalk) -> QuerySet[PositionRevision]:
+    """Every recorded change on the talks and layers in `layers_by_talk`."""
+    return PositionRevision.objects.filter(
+        layer_visibility_q(layers_by_talk=layers_by_talk, talk_field="issue__talk_id")
+    ).select_related("issue__talk", "party", "by")
+
+
+def source_list_for_talks(*, talk_ids: Collection[int]) -> QuerySet[Source]:
+    return Source.objects.filter(talk_id__in=talk_ids).select_related("talk", "created_by")
+
+
+def position_get_for_talk(*, talk: Talk, pk: int) -> Position | None:
+    """One position of the talk (withdrawn ones included), with its issue's options."""
+    return (
+        Position.objects.filter(pk=pk, issue__talk=talk)
+        .select_related("issue", "party", "demand_option", "red_line_option", "updated_by")
+        .prefetch_related("issue__options", "acceptable_options", "sources")
+        .first()
+    )
 
 
 # --- Proposals ----------------------------------------------------------------------------

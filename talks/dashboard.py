@@ -41,6 +41,8 @@ class PositionView:
     updated_by: str | None
     demand_label: str
     red_line_label: str
+    source_ids: tuple[int, ...] = ()
+    links: tuple[Mapping[str, Any], ...] = ()  # structured conditions (positions.services)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,17 @@ class SummaryView:
     @property
     def trend_direction(self) -> str:
         return str(self.trend.get("direction", ""))
+
+    @property
+    def trend_delta(self) -> float | None:
+        """How much the gap (or the zone's width) moved, as a share of the scale."""
+        delta = self.trend.get("delta")
+        return abs(float(delta)) if delta else None
+
+    @property
+    def trend_since(self) -> dt.datetime | None:
+        since = self.trend.get("since")
+        return dt.datetime.fromisoformat(since) if since else None
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,8 @@ def _view(
         updated_by=updated_by,
         demand_label=value_label(issue, scale, snapshot["demand"]),
         red_line_label=red_line_label,
+        source_ids=tuple(snapshot.get("sources") or ()),
+        links=tuple(snapshot.get("links") or ()),
     )
 
 

@@ -4,13 +4,15 @@ A talk the user is not a member of does not exist for them: every lookup answers
 never 403, so the existence of a confidential talk does not leak.
 """
 
+from collections.abc import Collection, Mapping
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from issues.models import Issue
+from issues.models import Issue, IssueOption, Layer
 
-from .models import Membership, Talk, TalkParty
+from .models import Membership, Party, Round, Talk, TalkParty
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -76,3 +78,109 @@ def issue_get_for_talk(*, talk: Talk, key: str) -> Issue:
     if issue is None:
         raise Http404("No such issue.")
     return issue
+
+
+# --- Visibility across talks (lists that span every talk of a user) ---------------------------
+
+
+def membership_roles(*, user: User) -> dict[int, str]:
+    """The user's role in each talk they belong to, by talk id (one query)."""
+    if not user.is_authenticated:
+        return {}
+    return dict(Membership.objects.filter(user=user).values_list("talk_id", "role"))
+
+
+def layers_for_role(role: str | None) -> tuple[str, ...]:
+    """The layers a member with this role may read (none for a non-member)."""
+    if role is None:
+        return ()
+    if Membership(role=role).can_see_assessed:
+        return (Layer.DECLARED, Layer.ASSESSED)
+    return (Layer.DECLARED,)
+
+
+def layer_visibility_q(
+    *,
+    layers_by_talk: Mapping[int, Collection[str]],
+    talk_field: str,
+    layer_field: str | None = "layer",
+) -> Q:
+    """Rows of the talks (and, with `layer_field`, the layers) in `layers_by_talk` only.
+
+    Talks are grouped by their set of layers, so the condition stays two clauses long
+    however many talks a user belongs to. No talks: a condition nothing matches.
+    """
+    groups: dict[frozenset[str], list[int]] = {}
+    for talk_id, layers in layers_by_talk.items():
+        if layers:
+            groups.setdefault(frozenset(layers), []).append(talk_id)
+    condition = Q(pk__in=[])
+    for layers, talk_ids in groups.items():
+        clause = Q(**{f"{talk_field}__in": sorted(talk_ids)})
+        if layer_field is not None and layers != frozenset(Layer.values):
+            clause &= Q(**{f"{layer_field}__in": sorted(layers)})
+        condition |= clause
+    return condition
+
+
+def talk_list_with_parties(
+    *, user: User, layers_by_talk: Mapping[int, Collection[str]]
+) -> QuerySet[Talk]:
+    """The user's talks with their parties, and the last change on the layers they may read."""
+    return (
+        talk_list_for_user(user=user)
+        .annotate(
+            visible_last_change=Max(
+                "issues__positions__updated_at",
+                filter=layer_visibility_q(
+                    layers_by_talk=layers_by_talk,
+                    talk_field="pk",
+                    layer_field="issues__positions__layer",
+                ),
+            )
+        )
+        .prefetch_related(
+            Prefetch(
+                "talk_parties",
+                queryset=TalkParty.objects.select_related("party").order_by("role", "party__name"),
+            )
+        )
+    )
+
+
+def round_list_for_talks(*, talk_ids: Collection[int]) -> QuerySet[Round]:
+    return Round.objects.filter(talk_id__in=talk_ids).select_related("talk")
+
+
+def party_list_for_talks(*, talk_ids: Collection[int]) -> QuerySet[Party]:
+    """Parties with a role in any of the talks, each with its roles in those talks only."""
+    return (
+        Party.objects.filter(talk_roles__talk_id__in=talk_ids)
+        .distinct()
+        .prefetch_related(
+            Prefetch(
+                "talk_roles",
+                queryset=TalkParty.objects.filter(talk_id__in=talk_ids)
+                .select_related("talk")
+                .order_by("talk__title"),
+                to_attr="visible_roles",
+            )
+        )
+    )
+
+
+def talk_rounds(*, talk: Talk) -> list[Round]:
+    return list(Round.objects.filter(talk=talk).order_by("number"))
+
+
+def talk_members(*, talk: Talk) -> QuerySet[Membership]:
+    return Membership.objects.filter(talk=talk).select_related("user").order_by("user__username")
+
+
+def issue_list_for_talk(*, talk: Talk) -> QuerySet[Issue]:
+    """The talk's issues in dashboard order, with their options."""
+    return (
+        Issue.objects.filter(talk=talk)
+        .prefetch_related(Prefetch("options", queryset=IssueOption.objects.order_by("order")))
+        .order_by("order", "key")
+    )

@@ -11,7 +11,7 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
 
-pytest_plugins = ["tests.fixtures", "tests.worker"]
+pytest_plugins = ["tests.fixtures", "tests.worker", "tests.api_support"]
 
 REQUIRE_ALL = os.environ.get("REDLINE_REQUIRE_ALL") == "1"
 

@@ -92,3 +92,40 @@ def demo(db, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         call_command("load_demo", stdout=io.StringIO())
     return Talk.objects.get(slug="gaza-ceasefire")
+
+
+def record(st: SmallTalk, issue, party, layer: str = "declared", **values):
+    """Record a position through the service, as an analyst would from the page."""
+    from positions.models import Interface
+    from positions.services import PositionInput, position_create
+
+    return position_create(
+        issue=issue,
+        party=party,
+        layer=layer,
+        data=PositionInput(**values),
+        by=st.analyst,
+        via=Interface.WEB,
+        note="first estimate",
+    )
+
+
+@pytest.fixture
+def filled_talk(small_talk, django_capture_on_commit_callbacks) -> SmallTalk:
+    """small_talk with positions on both layers and computed summaries.
+
+    Declared: a gap on the numeric issue, a zone on the ordinal and categorical ones.
+    Assessed: the numeric issue has a zone, and North's red line there (70 days) appears
+    nowhere on the declared layer.
+    """
+    st = small_talk
+    with django_capture_on_commit_callbacks(execute=True):
+        record(st, st.numeric, st.north, demand=10, red_line=40)
+        record(st, st.numeric, st.south, demand=90, red_line=60)
+        record(st, st.numeric, st.north, "assessed", demand=10, red_line=70)
+        record(st, st.numeric, st.south, "assessed", demand=90, red_line=50)
+        record(st, st.ordinal, st.north, demand="none", red_line="most")
+        record(st, st.ordinal, st.south, demand="all", red_line="some")
+        record(st, st.categorical, st.north, demand="a", acceptable=frozenset({"a", "b"}))
+        record(st, st.categorical, st.south, demand="c", acceptable=frozenset({"b", "c"}))
+    return st

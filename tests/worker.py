@@ -78,10 +78,18 @@ def _port_is_closed(port: int) -> bool:
 
 
 def _reset_producer_connections(app) -> None:
-    """Forget the app's pooled broker connections, so the next send connects anew.
+    """Forget the app's pooled broker connections, so the next send uses `broker_url` anew."""
+    from kombu import pools
 
-    The pools are not closed: kombu keeps them per URL and hands them out again later.
-    """
+    pool = app._pool
+    if pool is not None:
+        with contextlib.suppress(Exception):
+            pool.force_close_all()
+    # The app's pool lives in kombu's process-wide pool groups, keyed by the connection: a
+    # closed pool left there would be handed out again for the same broker URL, and every
+    # later send (eager ones too: they borrow a producer) would fail with "Acquire on
+    # closed pool".
+    pools.reset()
     app._pool = None
     amqp = app.__dict__.get("amqp")
     if amqp is not None:
