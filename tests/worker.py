@@ -14,6 +14,20 @@ running for the next test.
         ...  # commit writes through the services
         summaries = real_worker.wait_until_fresh(issue)
 
+What the object offers:
+
+- `wait_until_fresh(*issues_talks_or_summaries, timeout=)`: poll until computed_rev ==
+  requested_rev and not pending; returns the summaries. `wait_for(predicate)`,
+  `wait_idle()`: bounded polls.
+- `stop()` (warm), `kill()` (SIGKILL of the whole process group), `start(beat=False,
+  sweep_seconds=1.0)` (beat inside the worker sweeps stale summaries that often),
+  `restart()`, `running`, `pid`, `pool_pids()`, `active_tasks()`.
+- `broker_unreachable()`: a context in which this process sends to a closed port (the
+  worker keeps its broker); `queued()`, `unacked()`, `purge()`.
+- `side_connection()`: a second psycopg connection to the test database, e.g. to hold a
+  lock a task will wait for; `waiting_on_locks()`: other sessions' queries waiting for one.
+- `log_tail()`, `log_size()` / `log_since(size)`: the worker's log.
+
 Skips (with the reason) when the database is not PostgreSQL or Redis does not answer;
 under REDLINE_REQUIRE_ALL=1 the skip fails the run.
 """

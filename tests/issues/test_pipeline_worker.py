@@ -255,7 +255,7 @@ def test_a_worker_killed_mid_recomputation_is_replaced_and_every_summary_converg
         assert recompute_messages(real_worker.unacked(), blocked)
 
     movers[idle.pk] = move(movers[idle.pk], 55)  # while no worker runs: it waits in the queue
-    assert real_worker.queued() == 1
+    assert real_worker.queued() >= 1
 
     # A new worker takes the queue; its beat sweeps up what the killed one held.
     real_worker.start(beat=True)

@@ -273,3 +273,15 @@ def test_the_engine_input_holds_what_each_principals_position_says(filled_talk):
             got = issue_gap_input(issue_id=issue.pk, layer=layer)
             assert got.positions == expected
     assert issue_gap_input(issue_id=st.categorical.pk, layer="declared").positions[0].acceptable
+
+
+def test_a_new_principal_makes_every_summary_of_the_talk_stale(small_talk):
+    from talks.models import TalkParty
+    from tests.factories import PartyFactory
+
+    TalkParty.objects.create(
+        talk=small_talk.talk, party=PartyFactory(name="East"), role=TalkParty.Role.PRINCIPAL
+    )
+    summaries = GapSummary.objects.filter(issue__talk=small_talk.talk)
+    assert summaries.count() == 6
+    assert all(s.pending and s.requested_rev == 1 for s in summaries)
