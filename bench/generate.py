@@ -197,6 +197,11 @@ def generate(
             )
         written += 1
     bar.close()
+    if written:
+        # Fresh planner statistics: without them PostgreSQL plans the bulk-loaded tables as
+        # if they were empty (sequential scans where an index answers in microseconds).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     print(
         f"Talks written: {written}, already there: {skipped} "
         f"({talks * issues:,} issues, {total_positions:,} positions, {revisions:,} revisions; "
