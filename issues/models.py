@@ -40,7 +40,7 @@ class Issue(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["talk", "order", "key"]
+        ordering = ["talk_id", "order", "key"]
         constraints = [
             models.UniqueConstraint(fields=["talk", "key"], name="issue_key_unique_per_talk"),
             models.CheckConstraint(condition=Q(version__gte=1), name="issue_version_positive"),
@@ -88,7 +88,7 @@ class IssueOption(models.Model):
     order = models.PositiveIntegerField()
 
     class Meta:
-        ordering = ["issue", "order"]
+        ordering = ["issue_id", "order"]
         constraints = [
             models.UniqueConstraint(fields=["issue", "key"], name="option_key_unique_per_issue"),
             models.UniqueConstraint(
@@ -127,11 +127,18 @@ class GapSummary(models.Model):
     computed_rev = models.PositiveBigIntegerField(default=0)
     pending = models.BooleanField(default=False)
     requested_at = models.DateTimeField(null=True, blank=True)
+    # The latest write's request: a burst of edits is over when this stops moving.
+    last_requested_at = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
     figures_changed_at = models.DateTimeField(null=True, blank=True)
+    # Every computation run for this summary, stored or not: what a burst of edits cost.
+    compute_count = models.PositiveBigIntegerField(default=0)
+    # How long recomputations of this summary are spaced while edits keep coming (a level of
+    # GAP_RECOMPUTE_COALESCE_SECONDS doublings); back to 0 once edits pause.
+    coalesce_level = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        ordering = ["issue", "layer"]
+        ordering = ["issue_id", "layer"]
         verbose_name_plural = "gap summaries"
         constraints = [
             models.UniqueConstraint(fields=["issue", "layer"], name="gapsummary_unique"),
@@ -175,7 +182,7 @@ class GapSummaryHistory(models.Model):
     computed_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["issue", "layer", "-computed_at"]
+        ordering = ["issue_id", "layer", "-computed_at"]
         verbose_name_plural = "gap summary history"
         constraints = [
             models.UniqueConstraint(fields=["issue", "layer", "rev"], name="gaphistory_unique"),
