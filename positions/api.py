@@ -652,11 +652,15 @@ class PositionRevisionViewSet(ApiViewSet):
 
     def list(self, request: Request, position_pk: int) -> Any:
         # One row, checked against the user's roles: not the listing's visibility query,
-        # whose prefetches a page of revisions does not use.
+        # whose prefetches a page of revisions does not use. Looked up among the user's
+        # talks only, so another talk's position costs the same queries as a missing one.
+        access = self.access
         position = (
-            Position.objects.select_related("issue__talk", "party").filter(pk=position_pk).first()
+            Position.objects.select_related("issue__talk", "party")
+            .filter(pk=position_pk, issue__talk_id__in=access.talk_ids)
+            .first()
         )
-        if position is None or not self.access.can_read(position.issue.talk_id, position.layer):
+        if position is None or not access.can_read(position.issue.talk_id, position.layer):
             raise NotFound()
         queryset = self.filter_queryset(selectors.position_revisions(position=position))
         if position.layer == Layer.ASSESSED:
