@@ -731,7 +731,7 @@ def gap_summary_store(
         }
         summary.figures_changed_at = now
     summary.save()
-    talk_touch(talk_id=summary.issue.talk_id)
+    talk_touch(talk_id=summary.issue.talk_id, layer=summary.layer)
     if figures_changed:
         GapSummaryHistory.objects.create(
             issue_id=issue_id,

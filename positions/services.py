@@ -392,7 +392,7 @@ def position_create(
         note=note,
     )
     gap_summary_request(issue_id=issue.pk, layer=layer)
-    talk_touch(talk_id=issue.talk_id)
+    talk_touch(talk_id=issue.talk_id, layer=layer)
     return position
 
 
@@ -440,7 +440,7 @@ def position_update(
         note=note,
     )
     gap_summary_request(issue_id=current.issue_id, layer=current.layer)
-    talk_touch(talk_id=current.issue.talk_id)
+    talk_touch(talk_id=current.issue.talk_id, layer=current.layer)
     return current
 
 
@@ -474,7 +474,7 @@ def position_delete(
         note=note,
     )
     gap_summary_request(issue_id=current.issue_id, layer=current.layer)
-    talk_touch(talk_id=current.issue.talk_id)
+    talk_touch(talk_id=current.issue.talk_id, layer=current.layer)
     return current
 
 

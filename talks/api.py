@@ -532,9 +532,9 @@ class TalkDashboardViewSet(ApiViewSet):
         key = "api:dashboard:" + ":".join(map(str, which))
         if request.headers.get("If-None-Match"):
             # Likely answered 304: only the revision token is read, not the payload.
-            revision, cached = talk_revision(talk_id=talk.pk), None
+            revision, cached = talk_revision(talk_id=talk.pk, layers=layers), None
         else:
-            revision, cached = talk_revision_with(talk_id=talk.pk, key=key)
+            revision, cached = talk_revision_with(talk_id=talk.pk, key=key, layers=layers)
         etag = key_etag(DASHBOARD_FORMAT, talk.pk, revision, *which[2:])
         if none_match(request, etag):
             return Response(status=304, headers={"ETag": etag})

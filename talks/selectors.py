@@ -17,6 +17,10 @@ from .models import ROLES_SEEING_ASSESSED, Membership, Party, Round, Talk, TalkP
 User = AbstractBaseUser | AnonymousUser
 
 
+# Roles that read the assessed layer (Membership.can_see_assessed).
+ASSESSED_READERS = (Membership.Role.ANALYST, Membership.Role.MEDIATOR)
+
+
 def talk_list_for_user(*, user: User) -> QuerySet[Talk]:
     if not user.is_authenticated:
         return Talk.objects.none()
@@ -39,7 +43,13 @@ def talk_list_for_user(*, user: User) -> QuerySet[Talk]:
                 ),
                 distinct=True,
             ),
-            last_change=Max("issues__positions__updated_at"),
+            # On the layers the user may read: a viewer is not told when the assessed
+            # layer last changed.
+            last_change=Max(
+                "issues__positions__updated_at",
+                filter=Q(issues__positions__layer=Layer.DECLARED)
+                | Q(memberships__role__in=ASSESSED_READERS),
+            ),
         )
         .order_by("title")
     )

@@ -1,12 +1,15 @@
 """Writes at talk level."""
 
 import uuid
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+
+from issues.models import Layer
 
 from .models import Membership, Talk
 
@@ -15,40 +18,54 @@ ROLE_UNKNOWN = "Choose a role: analyst, mediator or viewer."
 LAST_ANALYST = "A talk keeps at least one analyst: add another analyst first."
 
 
-def _revision_key(talk_id: int) -> str:
-    return f"talk-rev:{talk_id}"
+LAYERS = tuple(Layer.values)
 
 
-def talk_touch(*, talk_id: int) -> None:
+def _revision_key(talk_id: int, layer: str) -> str:
+    return f"talk-rev:{talk_id}:{layer}"
+
+
+def talk_touch(*, talk_id: int, layer: str | None = None) -> None:
     """After commit, give the talk a new revision token: cached pages and ETags go stale.
 
     Called by every write that changes what a talk's dashboard shows (positions, issues,
-    gap summaries), so conditional GETs can be answered from the cache alone.
+    gap summaries), so conditional GETs can be answered from the cache alone. A write of
+    one layer (a position, a gap summary) names it: each layer has its own token, so what a
+    viewer sees (the declared layer) does not change, ETag included, when the assessed
+    layer does; a change of both (an issue, a source, a party) names none.
     """
-    transaction.on_commit(
-        lambda: cache.set(_revision_key(talk_id), uuid.uuid4().hex, timeout=None), robust=True
-    )
+    layers = LAYERS if layer is None else (layer,)
+    keys = {_revision_key(talk_id, name): uuid.uuid4().hex for name in layers}
+    transaction.on_commit(lambda: cache.set_many(keys, timeout=None), robust=True)
 
 
-def talk_revision(*, talk_id: int) -> str:
-    """The talk's current revision token (a fresh one if the cache lost it)."""
-    key = _revision_key(talk_id)
-    token = cache.get(key)
-    if token is None:
-        token = uuid.uuid4().hex
-        if not cache.add(key, token, timeout=None):
-            token = cache.get(key) or token
-    return token
+def _tokens(talk_id: int, layers: Iterable[str], found: Mapping[str, Any]) -> str:
+    tokens = []
+    for layer in layers:
+        key = _revision_key(talk_id, layer)
+        token = found.get(key)
+        if token is None:  # the cache lost it: a fresh one, unless another process won
+            token = uuid.uuid4().hex
+            if not cache.add(key, token, timeout=None):
+                token = cache.get(key) or token
+        tokens.append(token)
+    return ":".join(tokens)
 
 
-def talk_revision_with(*, talk_id: int, key: str) -> tuple[str, Any]:
-    """The talk's revision token and the cached value under `key`, in one round trip."""
-    revision_key = _revision_key(talk_id)
-    found = cache.get_many([revision_key, key])
-    token = found.get(revision_key)
-    if token is None:
-        token = talk_revision(talk_id=talk_id)
-    return token, found.get(key)
+def talk_revision(*, talk_id: int, layers: Iterable[str] = LAYERS) -> str:
+    """The talk's current revision token for these layers (all by default)."""
+    layers = tuple(layers)
+    return _tokens(talk_id, layers, cache.get_many([_revision_key(talk_id, n) for n in layers]))
+
+
+def talk_revision_with(
+    *, talk_id: int, key: str, layers: Iterable[str] = LAYERS
+) -> tuple[str, Any]:
+    """The talk's revision token for these layers and the cached value under `key`, in one
+    round trip."""
+    layers = tuple(layers)
+    found = cache.get_many([*(_revision_key(talk_id, n) for n in layers), key])
+    return _tokens(talk_id, layers, found), found.get(key)
 
 
 def _check_role(role: str) -> None:

@@ -34,7 +34,14 @@ from issues.selectors import gap_history, issue_scale
 from positions.selectors import issue_revisions, source_list_for_talk, talk_revisions
 
 from . import charts, presenters, selectors, services
-from .access import LayerChoice, analyst_talk, form_page, layer_for, member_talk
+from .access import (
+    LayerChoice,
+    analyst_talk,
+    form_page,
+    layer_for,
+    member_talk,
+    visible_layers,
+)
 from .dashboard import Dashboard, talk_dashboard
 from .forms import (
     MemberAddForm,
@@ -93,7 +100,7 @@ def _etag(request: HttpRequest, talk: Talk, membership: Membership, kind: str) -
 
     Read before the page's data, so an ETag is never newer than what it is sent with.
     """
-    token = services.talk_revision(talk_id=talk.pk)
+    token = services.talk_revision(talk_id=talk.pk, layers=visible_layers(membership))
     layer = layer_for(membership, request.GET.get("layer")).layer
     filters = f"{request.GET.get('round', '')}|{request.GET.get('since', '')}"
     key = f"{kind}|{token}|{membership.role}|{layer}|{filters}|{timezone.localdate()}"
