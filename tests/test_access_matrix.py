@@ -662,3 +662,44 @@ def test_a_route_without_an_expectation_fails_the_matrix(monkeypatch):
     monkeypatch.delitem(PAGES, "talks:issue_live")
     page_names = {r.name for r in all_routes() if interface_of(r) == "web"}
     assert sorted(page_names - set(PAGES)) == ["talks:issue_live"]
+
+
+def test_every_unsafe_request_of_a_signed_in_browser_needs_the_csrf_token(world):
+    """A page, admin form or API call sent from another site (the session cookie goes along,
+    the CSRF token does not) is refused before anything happens."""
+    users = get_user_model().objects
+    browsers = {}
+    for role, username in (("analyst", "small-analyst"), ("staff", "staff-stranger")):
+        browsers[role] = Client(enforce_csrf_checks=True)
+        browsers[role].force_login(users.get(username=username))
+    refused_count = 0
+    for route in all_routes():
+        interface = interface_of(route)
+        if interface == "api":
+            spec = api_matrix.ROUTES[route.name]
+            unsafe = api_matrix.supported_methods(route.callback) & set(api_matrix.WRITES)
+            if spec.kind in ("public", "fallback") or not unsafe:
+                continue
+            requests = [
+                (method, fill(route.pattern, target.kwargs(world)))
+                for target in spec.targets
+                for method in sorted(unsafe)
+            ]
+            client = browsers["analyst"]
+        else:
+            page = PAGES.get(route.name) or admin_page(route.name)
+            if "POST" not in page.methods or page.access == "public":
+                continue
+            urls = (
+                admin_urls(world, route)
+                if interface == "admin"
+                else [fill(route.pattern, target.kwargs(world)) for target in page.targets]
+            )
+            requests = [("POST", url) for url in urls]
+            client = browsers["staff" if interface == "admin" else "analyst"]
+        for method, url in requests:
+            response, _ = call(client, method, url)
+            assert response.status_code == 403, (method, url, response.status_code)
+            assert b"CSRF" in response.content, (method, url)
+            refused_count += 1
+    assert refused_count > 100
