@@ -307,7 +307,7 @@ CELERY_TIMEZONE = TIME_ZONE
 # under a sustained stream of writes the pause doubles up to the maximum (issues/services.py).
 GAP_RECOMPUTE_COALESCE_SECONDS = float(os.environ.get("GAP_RECOMPUTE_COALESCE_SECONDS", "0.25"))
 GAP_RECOMPUTE_COALESCE_MAX_SECONDS = float(
-    os.environ.get("GAP_RECOMPUTE_COALESCE_MAX_SECONDS", "4")
+    os.environ.get("GAP_RECOMPUTE_COALESCE_MAX_SECONDS", "8")
 )
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-gap-summaries": {

@@ -52,6 +52,7 @@ class GapSummaryAdmin(AssessedReadAdminMixin, ReadOnlyAdmin):
         "pending",
         "computed_rev",
         "requested_rev",
+        "compute_count",
         "computed_at",
     ]
     list_filter = ["layer", "status", "pending", "issue__talk"]

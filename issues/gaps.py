@@ -36,6 +36,11 @@ The semantics follow DESIGN.md ("Gap semantics"). Where the design leaves a choi
   the signs of their slopes; with a zone, the bridging point always lies inside it.
 * Results indexed by party are ordered by party name and every sum runs in that order,
   so shuffling the input positions gives an identical result.
+* Trend. "The previous summary" is the last stored one whose figures differ
+  (``figures_key``: every figure, the narrative and position versions aside), so a
+  recomputation that moves nothing keeps the trend and its date ("narrowed by 0.10 since
+  13 Oct"). It compares ``distance``: the gap, or minus the zone's width, so a zone opening
+  is a narrowing. Gaining or losing the second position starts over as ``new``.
 """
 
 from __future__ import annotations
@@ -221,15 +226,19 @@ class IssueGap:
         return self.gap if self.gap > 0 else -self.zone_width
 
     def figures_key(self) -> tuple[object, ...]:
-        """The figures whose change means "a figure changed" (narrative and stamps aside)."""
+        """Every figure: when it differs, "a figure changed" (the narrative and versions aside,
+        since they follow from the figures or only stamp them)."""
         return (
             self.status,
             self.gap,
             self.zone,
             self.zone_width,
             self.demand_spread,
-            self.bridging.point if self.bridging else None,
+            self.acceptable,
             self.blocking,
+            self.bridging,
+            self.pairwise,
+            self.missing,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -1008,6 +1017,18 @@ def describe_value(scale: Scale, value: ScaleValue) -> str:
         if option.key == value:
             return option.label
     return str(value)
+
+
+def describe_amount(scale: Scale, amount: float) -> str:
+    """A distance in the scale's own unit: "20 prisoners per hostage", "two steps apart"
+    without "apart" ("two steps"), or on a categorical scale a number of principals."""
+    if scale.kind == ScaleKind.NUMERIC:
+        return _with_unit(amount, scale.unit)
+    count = int(amount)
+    word = _NUMBER_WORDS[count] if count < len(_NUMBER_WORDS) else str(count)
+    if scale.kind == ScaleKind.ORDINAL:
+        return f"{word} step" if count == 1 else f"{word} steps"
+    return f"{word} principal" if count == 1 else f"{word} principals"
 
 
 def _value(scale: Scale, value: float) -> str:

@@ -127,8 +127,15 @@ class GapSummary(models.Model):
     computed_rev = models.PositiveBigIntegerField(default=0)
     pending = models.BooleanField(default=False)
     requested_at = models.DateTimeField(null=True, blank=True)
+    # The latest write's request: a burst of edits is over when this stops moving.
+    last_requested_at = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
     figures_changed_at = models.DateTimeField(null=True, blank=True)
+    # Every computation run for this summary, stored or not: what a burst of edits cost.
+    compute_count = models.PositiveBigIntegerField(default=0)
+    # How long recomputations of this summary are spaced while edits keep coming (a level of
+    # GAP_RECOMPUTE_COALESCE_SECONDS doublings); back to 0 once edits pause.
+    coalesce_level = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["issue", "layer"]

@@ -4,7 +4,7 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from talks.models import TalkParty
 from talks.selectors import layer_visibility_q
@@ -57,7 +57,7 @@ def issue_gap_input(*, issue_id: int, layer: str) -> gaps.IssueInput | None:
         Position.objects.current()
         .filter(issue_id=issue_id, layer=layer, party_id__in=principal_ids)
         .select_related("party", "demand_option", "red_line_option")
-        .prefetch_related("acceptable_options")
+        .prefetch_related("acceptable_options", "sources")
     )
     return gaps.IssueInput(
         key=issue.key,
@@ -80,6 +80,14 @@ def gap_summaries_for_talk(*, talk_id: int, layer: str) -> QuerySet[GapSummary]:
         .select_related("issue")
         .order_by("issue__order", "issue__key")
     )
+
+
+def gap_summaries_stale(*, talk_id: int | None = None) -> QuerySet[GapSummary]:
+    """Summaries whose computation is behind their requests, the longest waiting first."""
+    summaries = GapSummary.objects.filter(Q(pending=True) | Q(computed_rev__lt=F("requested_rev")))
+    if talk_id is not None:
+        summaries = summaries.filter(issue__talk_id=talk_id)
+    return summaries.order_by(F("requested_at").asc(nulls_first=True), "pk")
 
 
 def is_option_scale(kind: str) -> bool:

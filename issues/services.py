@@ -1,16 +1,32 @@
 """Writes of issues and gap summaries.
 
-Recomputation contract (DESIGN.md "Recomputation"): a position write calls
-`gap_summary_request` inside its transaction, which bumps `requested_rev` and sets
-`pending`; only the write that turns `pending` from false to true schedules a task, after
-commit. The task (`gap_summary_recompute`) reads the current positions, computes, and
-stores the result only where its revision is newer than the stored one, so duplicate, late
-or reordered deliveries are harmless.
+Recomputation contract (DESIGN.md "Recomputation"):
+
+* A position write calls `gap_summary_request` inside its transaction: it bumps
+  `requested_rev` and sets `pending`; only the write that turns `pending` from false to
+  true sends `recompute_issue_gap`, after commit. If the broker is down the write still
+  commits, and the beat sweep re-sends every stale summary.
+* A delivery (`gap_summary_refresh`) reads the current positions (never a payload),
+  computes, and stores the result only when its revision is newer than the stored one, so
+  duplicate, late or reordered deliveries are harmless.
+* Coalescing. Writes made while a summary is pending send nothing; the computation that
+  stores while writes are still arriving sends one follow-up. While writes keep coming,
+  computations of one summary are spaced by `coalesce_interval(level)`:
+  GAP_RECOMPUTE_COALESCE_SECONDS, doubled for every computation that follows the previous
+  one closely, up to GAP_RECOMPUTE_COALESCE_MAX_SECONDS. Once writes have been quiet for
+  `coalesce_quiet()` the burst is over and the summary is computed at once. A burst of
+  edits therefore costs a handful of computations whatever its size (one at its start, one
+  per interval, one at its end), while an isolated edit is computed at once.
+* A delivery that finds another computation stored since it was sent (`after_rev`) or
+  that a newer result is already stored leaves the follow-up to that computation, so
+  duplicate deliveries do not multiply the chain of follow-ups.
 """
 
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import timedelta
+from enum import StrEnum
 from functools import partial
 
 from django.conf import settings
@@ -420,39 +436,60 @@ def gap_summaries_ensure(*, issues: Iterable[Issue]) -> None:
 def gap_summary_request(*, issue_id: int, layer: str) -> None:
     """Mark the summary stale inside the caller's transaction; schedule one recomputation.
 
-    The conditional UPDATE takes the row lock, so of two concurrent writers exactly one sees
-    `pending` go from false to true, and only that one sends a task.
+    The row is locked before it is read, so a computation cannot store (and clear
+    `pending`) between the read and the update, which would leave the summary stale with
+    no task on its way: of two concurrent writers exactly one sees `pending` go from false
+    to true, and only that one sends a task.
     """
     now = timezone.now()
-    became_pending = GapSummary.objects.filter(
-        issue_id=issue_id, layer=layer, pending=False
-    ).update(requested_rev=F("requested_rev") + 1, pending=True, requested_at=now)
-    if not became_pending:
-        updated = GapSummary.objects.filter(issue_id=issue_id, layer=layer).update(
-            requested_rev=F("requested_rev") + 1
-        )
-        if updated:
-            return
+    summary = GapSummary.objects.filter(issue_id=issue_id, layer=layer)
+    # The lock a plain UPDATE takes anyway (FOR NO KEY UPDATE), only taken before the read.
+    locked = summary.select_for_update(no_key=True)
+    was_pending = locked.values_list("pending", flat=True).first()
+    if was_pending is None:
         # No summary row yet (an issue created outside issue_create): make one, pending.
         GapSummary.objects.create(
-            issue_id=issue_id, layer=layer, requested_rev=1, pending=True, requested_at=now
+            issue_id=issue_id,
+            layer=layer,
+            requested_rev=1,
+            pending=True,
+            requested_at=now,
+            last_requested_at=now,
+        )
+    elif was_pending:
+        summary.update(requested_rev=F("requested_rev") + 1, last_requested_at=now)
+        return
+    else:
+        summary.update(
+            requested_rev=F("requested_rev") + 1,
+            pending=True,
+            requested_at=now,
+            last_requested_at=now,
         )
     transaction.on_commit(partial(gap_recompute_send, issue_id=issue_id, layer=layer), robust=True)
 
 
-def gap_recompute_send(*, issue_id: int, layer: str, coalesce: bool = False) -> bool:
-    """Send the recomputation task; never fail the caller if the broker is down.
+def gap_recompute_send(
+    *,
+    issue_id: int,
+    layer: str,
+    countdown: float | None = None,
+    after_rev: int | None = None,
+) -> bool:
+    """Send `recompute_issue_gap`; never fail the caller if the broker is down.
 
     The write has committed already; the periodic sweep re-sends what could not be sent.
-    `coalesce` delays the task a little so that a burst of writes costs one computation.
+    `after_rev` is the `computed_rev` the sender saw: if a computation has stored a newer one
+    by the time the task runs, that computation has taken over and the task does nothing.
     """
     from .tasks import recompute_issue_gap
 
-    countdown = settings.GAP_RECOMPUTE_COALESCE_SECONDS if coalesce else None
+    kwargs = {} if after_rev is None else {"after_rev": after_rev}
     try:
         recompute_issue_gap.apply_async(
             args=(issue_id, layer),
-            countdown=countdown,
+            kwargs=kwargs,
+            countdown=countdown if countdown and countdown > 0 else None,
             retry=True,
             retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
         )
@@ -467,12 +504,113 @@ def gap_recompute_send(*, issue_id: int, layer: str, coalesce: bool = False) -> 
     return True
 
 
+def coalesce_quiet() -> float:
+    """Seconds without a new write after which a burst is taken to be over."""
+    return 2 * settings.GAP_RECOMPUTE_COALESCE_SECONDS
+
+
+def coalesce_interval(level: int) -> float:
+    """Least time, in seconds, between two computations of a summary at this level."""
+    base = settings.GAP_RECOMPUTE_COALESCE_SECONDS
+    cap = max(base, settings.GAP_RECOMPUTE_COALESCE_MAX_SECONDS)
+    return min(cap, base * 2 ** min(level, 30))
+
+
+def _next_coalesce_level(level: int, since_previous: timedelta | None) -> int:
+    """One level up when this computation follows the previous one closely, else 0."""
+    interval = coalesce_interval(level)
+    if since_previous is None or since_previous.total_seconds() >= 2 * interval:
+        return 0
+    if interval >= coalesce_interval(level + 1):
+        return level  # at the maximum already
+    return level + 1
+
+
 @dataclass(frozen=True)
 class RecomputeResult:
     stored: bool
     rev: int
     figures_changed: bool
     still_pending: bool
+    coalesce_level: int = 0
+
+
+class Refresh(StrEnum):
+    """What one delivery of `recompute_issue_gap` did."""
+
+    MISSING = "missing"  # no such summary (the issue was deleted)
+    SUPERSEDED = "superseded"  # a computation stored since the task was sent, and took over
+    CURRENT = "current"  # nothing was requested since the last computation
+    DEFERRED = "deferred"  # computed moments ago: sent again for when the interval is over
+    STORED = "stored"
+    NOT_STORED = "not-stored"  # computed, but a newer result was stored meanwhile
+
+
+def gap_summary_refresh(
+    *, issue_id: int, layer: str, after_rev: int | None = None, may_defer: bool = True
+) -> Refresh:
+    """One delivery of `recompute_issue_gap`: bring the summary up to date, at a measured pace.
+
+    `may_defer=False` (tasks run in-process) computes at once and follows up at once.
+    """
+    state = (
+        GapSummary.objects.filter(issue_id=issue_id, layer=layer)
+        .values(
+            "requested_rev",
+            "computed_rev",
+            "pending",
+            "computed_at",
+            "last_requested_at",
+            "coalesce_level",
+        )
+        .first()
+    )
+    if state is None:
+        return Refresh.MISSING
+    if after_rev is not None and state["computed_rev"] > after_rev:
+        return Refresh.SUPERSEDED
+    if state["computed_rev"] >= state["requested_rev"] and not state["pending"]:
+        return Refresh.CURRENT
+    wait = _coalesce_wait(state) if may_defer else 0.0
+    if wait > 0:
+        gap_recompute_send(
+            issue_id=issue_id, layer=layer, countdown=wait, after_rev=state["computed_rev"]
+        )
+        return Refresh.DEFERRED
+    result = gap_summary_recompute(issue_id=issue_id, layer=layer)
+    if not result.stored:
+        return Refresh.NOT_STORED
+    if result.still_pending:
+        # Writes arrived while computing; none of them sent a task (the summary was
+        # pending), so this computation sends the next one, which comes back soon to see
+        # whether the burst is over.
+        gap_recompute_send(
+            issue_id=issue_id,
+            layer=layer,
+            countdown=coalesce_quiet() if may_defer else None,
+            after_rev=result.rev,
+        )
+    return Refresh.STORED
+
+
+def _coalesce_wait(state: dict) -> float:
+    """Seconds to wait before computing a stale summary; 0 to compute now.
+
+    Now when the last computation is at least the current interval old, or when writes have
+    been quiet for `coalesce_quiet()` (the burst is over) and the last computation is not
+    brand new; else at the earliest moment either can hold.
+    """
+    if state["computed_at"] is None:
+        return 0.0
+    now = timezone.now()
+    since_computed = (now - state["computed_at"]).total_seconds()
+    last_request = state["last_requested_at"] or state["computed_at"]
+    quiet_for = (now - last_request).total_seconds()
+    interval = coalesce_interval(state["coalesce_level"])
+    quiet = coalesce_quiet()
+    if since_computed >= interval or (quiet_for >= quiet and since_computed >= quiet):
+        return 0.0
+    return min(interval - since_computed, max(quiet - quiet_for, quiet - since_computed))
 
 
 def gap_summary_recompute(*, issue_id: int, layer: str) -> RecomputeResult:
@@ -482,7 +620,8 @@ def gap_summary_recompute(*, issue_id: int, layer: str) -> RecomputeResult:
         if summary is None:
             return RecomputeResult(stored=False, rev=0, figures_changed=False, still_pending=False)
         # Read the revision first: every write counted in it has committed, so the
-        # positions read next include them (and possibly newer ones, which is harmless).
+        # positions read next include them (and possibly newer ones, which is harmless:
+        # the summary stays pending and is computed again).
         rev = summary.requested_rev
         issue_input = selectors.issue_gap_input(issue_id=issue_id, layer=layer)
     if issue_input is None:
@@ -491,17 +630,65 @@ def gap_summary_recompute(*, issue_id: int, layer: str) -> RecomputeResult:
     return gap_summary_store(issue_id=issue_id, layer=layer, rev=rev, result=result)
 
 
+def gap_summary_compute_now(*, issue_id: int, layer: str, force: bool = False) -> RecomputeResult:
+    """Compute synchronously until the summary is current (the recompute_gaps command).
+
+    `force` recomputes a current summary too (after a change of the engine, an issue's
+    title or its options), under a new revision so that the result is stored.
+    """
+    if force:
+        GapSummary.objects.filter(issue_id=issue_id, layer=layer).update(
+            requested_rev=F("requested_rev") + 1, pending=True, requested_at=timezone.now()
+        )
+    result = gap_summary_recompute(issue_id=issue_id, layer=layer)
+    # Writes made meanwhile: take them too, a few times at most (a burst is the
+    # pipeline's business, and it was sent its task by the writes).
+    for _ in range(3):
+        if not (result.stored and result.still_pending):
+            break
+        result = gap_summary_recompute(issue_id=issue_id, layer=layer)
+    return result
+
+
+def _previous_result(figures: dict) -> gaps.IssueGap | None:
+    if not figures:
+        return None
+    try:
+        return gaps.IssueGap.from_dict(figures)
+    except (KeyError, TypeError, ValueError):
+        # Stored by an older version of the engine: compare with nothing rather than fail.
+        logger.warning("stored gap figures could not be read back; trend starts over")
+        return None
+
+
 @transaction.atomic
 def gap_summary_store(
     *, issue_id: int, layer: str, rev: int, result: gaps.IssueGap
 ) -> RecomputeResult:
-    summary = GapSummary.objects.select_for_update().filter(issue_id=issue_id, layer=layer).first()
-    if summary is None or summary.computed_rev >= rev:
+    """Store a computation made at `rev` if nothing as new is stored; count it either way."""
+    summary = (
+        GapSummary.objects.select_for_update(of=("self",))
+        .select_related("issue")
+        .filter(issue_id=issue_id, layer=layer)
+        .first()
+    )
+    if summary is None:
+        return RecomputeResult(stored=False, rev=rev, figures_changed=False, still_pending=False)
+    summary.compute_count += 1
+    if summary.computed_rev >= rev:
         # A newer (or the same) computation is already stored.
-        still = bool(summary and summary.pending)
-        return RecomputeResult(stored=False, rev=rev, figures_changed=False, still_pending=still)
+        if summary.pending and summary.computed_rev >= summary.requested_rev:
+            summary.pending = False  # nothing is owed: never leave a summary marked pending
+        summary.save(update_fields=["compute_count", "pending"])
+        return RecomputeResult(
+            stored=False,
+            rev=rev,
+            figures_changed=False,
+            still_pending=summary.pending,
+            coalesce_level=summary.coalesce_level,
+        )
     now = timezone.now()
-    previous = gaps.IssueGap.from_dict(summary.figures) if summary.figures else None
+    previous = _previous_result(summary.figures)
     figures_changed = previous is None or previous.figures_key() != result.figures_key()
     trend = gaps.trend(previous, result)
     summary.status = result.status
@@ -511,6 +698,9 @@ def gap_summary_store(
     summary.narrative = result.narrative
     summary.figures = result.to_dict()
     summary.position_versions = dict(result.versions)
+    summary.coalesce_level = _next_coalesce_level(
+        summary.coalesce_level, now - summary.computed_at if summary.computed_at else None
+    )
     summary.computed_rev = rev
     summary.computed_at = now
     summary.pending = summary.requested_rev > rev
@@ -538,13 +728,9 @@ def gap_summary_store(
             computed_at=now,
         )
     return RecomputeResult(
-        stored=True, rev=rev, figures_changed=figures_changed, still_pending=summary.pending
-    )
-
-
-def gap_summaries_stale() -> list[tuple[int, str]]:
-    return list(
-        GapSummary.objects.filter(Q(pending=True) | Q(computed_rev__lt=F("requested_rev")))
-        .order_by("requested_at")
-        .values_list("issue_id", "layer")
+        stored=True,
+        rev=rev,
+        figures_changed=figures_changed,
+        still_pending=summary.pending,
+        coalesce_level=summary.coalesce_level,
     )

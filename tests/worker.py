@@ -14,6 +14,20 @@ running for the next test.
         ...  # commit writes through the services
         summaries = real_worker.wait_until_fresh(issue)
 
+What the object offers:
+
+- `wait_until_fresh(*issues_talks_or_summaries, timeout=)`: poll until computed_rev ==
+  requested_rev and not pending; returns the summaries. `wait_for(predicate)`,
+  `wait_idle()`: bounded polls.
+- `stop()` (warm), `kill()` (SIGKILL of the whole process group), `start(beat=False,
+  sweep_seconds=1.0)` (beat inside the worker sweeps stale summaries that often),
+  `restart()`, `running`, `pid`, `pool_pids()`, `active_tasks()`.
+- `broker_unreachable()`: a context in which this process sends to a closed port (the
+  worker keeps its broker); `queued()`, `unacked()`, `purge()`.
+- `side_connection()`: a second psycopg connection to the test database, e.g. to hold a
+  lock a task will wait for; `waiting_on_locks()`: other sessions' queries waiting for one.
+- `log_tail()`, `log_size()` / `log_since(size)`: the worker's log.
+
 Skips (with the reason) when the database is not PostgreSQL or Redis does not answer;
 under REDLINE_REQUIRE_ALL=1 the skip fails the run.
 """
@@ -262,6 +276,15 @@ class RealWorker:
                 return False
         return True
 
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def log_since(self, size: int) -> str:
+        """What the worker logged after the log had `size` bytes (see `log_size`)."""
+        with self.log_path.open("rb") as log:
+            log.seek(size)
+            return log.read().decode(errors="replace")
+
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_path.exists():
             return "(no worker log)"
@@ -297,7 +320,9 @@ class RealWorker:
             time.sleep(0.05)
         return False
 
-    def wait_until_fresh(self, *targets: Any, timeout: float = FRESH_TIMEOUT) -> list[Any]:
+    def wait_until_fresh(
+        self, *targets: Any, timeout: float = FRESH_TIMEOUT, interval: float = 0.02
+    ) -> list[Any]:
         """Wait until every summary of the targets is fresh; return them, freshly read.
 
         Targets are issues, talks or gap summaries (none: every summary in the database).
@@ -327,7 +352,9 @@ class RealWorker:
             return None
 
         try:
-            return self.wait_for(fresh, timeout=timeout, what="fresh gap summaries")
+            return self.wait_for(
+                fresh, timeout=timeout, interval=interval, what="fresh gap summaries"
+            )
         except WorkerTimeout as exc:
             state = "\n".join(
                 f"  issue {s.issue_id} {s.layer}: requested {s.requested_rev} computed "
@@ -335,6 +362,43 @@ class RealWorker:
                 for s in summaries.all()
             )
             raise WorkerTimeout(f"{exc}\nsummaries:\n{state}") from None
+
+    # --- Database -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def side_connection(self) -> Iterator[Any]:
+        """A second connection to the test database (psycopg, in a transaction), e.g. to hold
+        a lock that makes a task wait where the test wants it; rolled back and closed after."""
+        import psycopg
+        from django.db import connection
+
+        params = connection.settings_dict
+        conn = psycopg.connect(
+            dbname=params["NAME"],
+            user=params.get("USER") or None,
+            password=params.get("PASSWORD") or None,
+            host=params.get("HOST") or "127.0.0.1",
+            port=params.get("PORT") or 5432,
+            connect_timeout=5,
+        )
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+            conn.close()
+
+    def waiting_on_locks(self) -> list[str]:
+        """The queries of other sessions on the test database that wait for a lock."""
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            # Inside a transaction the activity view is a snapshot: take a new one.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT query FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
+            )
+            return [row[0] for row in cursor.fetchall()]
 
     # --- Broker -----------------------------------------------------------------------------
 
@@ -359,14 +423,16 @@ class RealWorker:
         if not _port_is_closed(port):
             pytest.fail(f"port {port} is open; set REDLINE_CLOSED_PORT to a closed port")
         url = f"redis://127.0.0.1:{port}/0"
-        previous = self.app.conf.broker_url
+        # Sends use the write URL; CELERY_BROKER_URL in the environment would override
+        # `broker_url` itself.
+        previous = self.app.conf.get("broker_write_url")
         _reset_producer_connections(self.app)
-        self.app.conf.broker_url = url
+        self.app.conf.broker_write_url = url
         try:
             yield url
         finally:
             _reset_producer_connections(self.app)
-            self.app.conf.broker_url = previous
+            self.app.conf.broker_write_url = previous
 
 
 @pytest.fixture(scope="session")
@@ -415,6 +481,4 @@ def real_worker(_real_worker_process, transactional_db, request):
     if worker.running and worker.process is not None and not worker.ping():
         worker.kill()
     worker.purge()
-    _reset_producer_connections(app)
-    app.conf.broker_url = worker.broker_url
     app.conf.task_always_eager = eager

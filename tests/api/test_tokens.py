@@ -1,4 +1,3 @@
-
 """API tokens: hashed, expiring, revocable, optionally read-only; managed in the browser
 and with `manage.py api_token`."""
 

@@ -723,6 +723,29 @@ def test_figures_key_changes_when_a_red_line_moves():
     assert compute_issue(moved).figures_key() != before.figures_key()
 
 
+def test_figures_key_changes_when_only_a_pairwise_figure_moves():
+    """A third principal widens its range beyond the other two: the issue-level gap and the
+    bridging point stay, its pairwise zones grow, and that is a change of figures too."""
+    three = ("Israel", "Hamas", "Fatah")
+
+    def with_fatah_down_to(red_line):
+        return make_issue(
+            PRISONERS,
+            PartyPosition("Israel", 10, 30),
+            PartyPosition("Hamas", 100, 50),
+            PartyPosition("Fatah", 60, red_line),
+            principals=three,
+        )
+
+    before = compute_issue(with_fatah_down_to(20))
+    after = compute_issue(with_fatah_down_to(15))
+
+    assert (after.gap, after.zone, after.blocking) == (before.gap, before.zone, before.blocking)
+    assert after.bridging.point == before.bridging.point
+    assert after.pairwise != before.pairwise
+    assert after.figures_key() != before.figures_key()
+
+
 def test_first_summary_is_new():
     assert trend(None, compute_issue(prisoners_as_declared())).direction == TrendDirection.NEW
 
