@@ -44,7 +44,7 @@ from . import selectors
 from .api import ScaleValueField
 from .models import Interface, Proposal, ProposalRevision
 from .proposal_presenters import term_label
-from .selectors import package_evaluate, proposal_compare, terms_of
+from .selectors import package_inputs, proposal_compare, terms_of
 from .services import (
     PHASES_LIMIT,
     VERSION_NOT_FOUND,
@@ -321,6 +321,13 @@ class BlockerSerializer(serializers.Serializer):
     on_issue_key = serializers.SlugField(allow_null=True)
 
 
+class NotEvaluatedSerializer(serializers.Serializer):
+    issue_key = serializers.SlugField()
+    phase = serializers.IntegerField()
+    value = ScaleValueField()
+    reason = serializers.CharField()
+
+
 class EvaluationSerializer(serializers.Serializer):
     proposal = serializers.IntegerField()
     version = serializers.IntegerField()
@@ -332,6 +339,10 @@ class EvaluationSerializer(serializers.Serializer):
     satisfaction = SatisfactionSerializer(many=True)
     conditions = ConditionCheckSerializer(many=True)
     blocking = BlockerSerializer(many=True, help_text="What stops it, the furthest miss first.")
+    not_evaluated = NotEvaluatedSerializer(
+        many=True,
+        help_text="Terms left out: their issue was removed, or its scale changed since.",
+    )
 
 
 EVALUATION_EXAMPLE = {
@@ -380,6 +391,7 @@ EVALUATION_EXAMPLE = {
             "on_issue_key": "withdrawal",
         }
     ],
+    "not_evaluated": [],
 }
 
 
@@ -846,12 +858,18 @@ class ProposalViewSet(ApiViewSet):
 
     def _evaluation(self, proposal: Proposal, layer: str, version: int | None) -> dict[str, Any]:
         snap = self._snapshot(proposal, version, "version")
-        result = package_evaluate(talk=proposal.talk, terms=terms_of(snap), layer=layer)
+        inputs = package_inputs(talk=proposal.talk, layer=layer)
+        terms = terms_of(snap)
+        _, invalid = inputs.split(terms)
         return {
             "proposal": proposal.pk,
             "version": version or proposal.version,
             "layer": layer,
-            **result.to_dict(),
+            **inputs.evaluate(terms).to_dict(),
+            "not_evaluated": [
+                {"issue_key": t.issue_key, "phase": t.phase, "value": t.value, "reason": reason}
+                for t, reason in invalid
+            ],
         }
 
     def _record_evaluation(self, proposal: Proposal, layer: str) -> None:

@@ -2,12 +2,13 @@
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
-from issues import evaluation
+from issues import evaluation, gaps
 from issues.models import Issue
 from issues.selectors import talk_gap_inputs
 from talks.models import Membership, Talk, TalkParty
@@ -250,18 +251,63 @@ def talk_conditions(*, talk_id: int, layer: str) -> list[evaluation.Condition]:
     return conditions
 
 
+@dataclass(frozen=True)
+class PackageInputs:
+    """What evaluating any package of a talk on one layer needs: read once, evaluate many."""
+
+    issues: tuple[gaps.IssueInput, ...]
+    conditions: tuple[evaluation.Condition, ...]
+
+    def split(
+        self, terms: Sequence[evaluation.Term]
+    ) -> tuple[list[evaluation.Term], list[tuple[evaluation.Term, str]]]:
+        """The terms the engine can evaluate, and the others with the reason: an issue removed
+        or a scale changed since the term was set (an old version can hold either)."""
+        by_key = {issue.key: issue for issue in self.issues}
+        valid: list[evaluation.Term] = []
+        invalid: list[tuple[evaluation.Term, str]] = []
+        seen: set[tuple[str, int]] = set()
+        for term in terms:
+            issue = by_key.get(term.issue_key)
+            if issue is None:
+                invalid.append((term, evaluation.UNKNOWN_ISSUE))
+                continue
+            problems = evaluation.validate_term(issue.scale, term.phase, term.value)
+            if problems:
+                invalid.append((term, problems.get("value") or problems["phase"]))
+                continue
+            if (term.issue_key, term.phase) in seen:
+                invalid.append((term, evaluation.DUPLICATE_TERM))
+                continue
+            seen.add((term.issue_key, term.phase))
+            valid.append(term)
+        return valid, invalid
+
+    def evaluate(self, terms: Sequence[evaluation.Term]) -> evaluation.PackageEvaluation:
+        valid, _ = self.split(terms)
+        return evaluation.evaluate_package(self.issues, valid, self.conditions)
+
+
+def package_inputs(*, talk: Talk, layer: str) -> PackageInputs:
+    """The talk's current positions and linkages on one layer, as engine input (fixed
+    queries). A linkage that no longer fits its issue's scale is left out."""
+    issues = talk_gap_inputs(talk_id=talk.pk, layer=layer)
+    by_key = {issue.key: issue for issue in issues}
+    conditions = tuple(
+        c
+        for c in talk_conditions(talk_id=talk.pk, layer=layer)
+        if c.issue_key in by_key
+        and c.on_issue_key in by_key
+        and not evaluation.validate_condition(by_key[c.on_issue_key].scale, c.within)
+    )
+    return PackageInputs(issues=tuple(issues), conditions=conditions)
+
+
 def package_evaluate(
     *, talk: Talk, terms: Sequence[evaluation.Term], layer: str
 ) -> evaluation.PackageEvaluation:
     """Evaluate a package against the talk's current positions on one layer."""
-    inputs = talk_gap_inputs(talk_id=talk.pk, layer=layer)
-    known = {i.key for i in inputs}
-    conditions = [
-        c
-        for c in talk_conditions(talk_id=talk.pk, layer=layer)
-        if c.issue_key in known and c.on_issue_key in known
-    ]
-    return evaluation.evaluate_package(inputs, terms, conditions)
+    return package_inputs(talk=talk, layer=layer).evaluate(terms)
 
 
 def proposal_compare(

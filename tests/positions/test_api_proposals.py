@@ -255,7 +255,13 @@ def test_the_evaluation_is_the_engines_on_the_layer_asked_for(world, layer):
         terms=[Term("truce", 1, 50.0), Term("pullback", 2, "most")],
         layer=layer,
     )
-    assert data == {"proposal": world.shared.pk, "version": 2, "layer": layer, **expected.to_dict()}
+    assert data == {
+        "proposal": world.shared.pk,
+        "version": 2,
+        "layer": layer,
+        **expected.to_dict(),
+        "not_evaluated": [],
+    }
     truce = {v["party"]: v for v in data["verdicts"] if v["issue_key"] == "truce"}
     if layer == "declared":
         # North's red line is 40 days and South's 60: 50 lies 10 beyond each.
@@ -309,6 +315,7 @@ def test_a_suggested_package_comes_with_its_evaluation(world):
         "version": 1,
         "layer": "assessed",
         **expected.to_dict(),
+        "not_evaluated": [],
     }
     assert AuditEvent.objects.filter(note=f"evaluation of proposal {data['id']}").exists()
     viewer = world.client("viewer").post(
@@ -360,3 +367,25 @@ def test_two_versions_and_two_proposals_compare_term_by_term(world):
     assert body(both)["errors"]["with"] == [
         "Compare with another proposal (with=) or two versions (version=, against=)."
     ]
+
+
+def test_a_term_the_scale_no_longer_holds_is_listed_not_evaluated(world):
+    from issues.models import Issue
+
+    client = world.client("mediator")
+    client.put(
+        detail(world.shared, "terms/truce/1/"), {"value": 98}, format="json", HTTP_IF_MATCH='"2"'
+    )
+    Issue.objects.filter(pk=world.st.numeric.pk).update(scale_max=95)  # narrowed since
+    response = client.get(detail(world.shared, "evaluation/"))
+    assert response.status_code == 200
+    data = body(response)
+    assert data["not_evaluated"] == [
+        {
+            "issue_key": "truce",
+            "phase": 1,
+            "value": 98.0,
+            "reason": "This value lies outside the issue's scale.",
+        }
+    ]
+    assert {v["issue_key"] for v in data["verdicts"]} == {"pullback"}
