@@ -13,7 +13,7 @@ from issues.models import Issue, ScaleKind
 from issues.selectors import issue_scale
 from talks.presenters import amount_text
 
-from .models import ProposalTerm
+from .models import Proposal, ProposalTerm
 
 Catalogue = Mapping[str, tuple[Issue, gaps.Scale]]
 
@@ -64,14 +64,15 @@ def miss_text(catalogue: Catalogue, issue_key: str, amount: float) -> str:
 
 @dataclass(frozen=True)
 class Cell:
-    """One term as one principal sees it."""
+    """One term as one principal sees it (`has_position` False: it has none on the issue)."""
 
     party: str
-    accepted: bool
-    beyond: float
-    beyond_text: str
-    concession: float
-    concession_text: str
+    has_position: bool = False
+    accepted: bool = False
+    beyond: float = 0.0
+    beyond_text: str = ""  # "20 days beyond its red line"
+    concession: float = 0.0
+    concession_text: str = ""  # "15 days from its demand"
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,11 @@ class GridRow:
     issue_title: str
     phase: int
     value_text: str
-    cells: tuple[Cell | None, ...]  # one per principal, None where it has no position
+    cells: tuple[Cell, ...]  # one per principal
 
     @property
     def rejected_by(self) -> list[str]:
-        return [c.party for c in self.cells if c is not None and not c.accepted]
+        return [c.party for c in self.cells if c.has_position and not c.accepted]
 
 
 @dataclass(frozen=True)
@@ -164,19 +165,7 @@ def evaluation_grid(
         by_term.items(), key=lambda item: (item[0][1], order.get(item[0][0], len(order)))
     ):
         cells = tuple(
-            None
-            if (v := verdicts.get(party)) is None
-            else Cell(
-                party=party,
-                accepted=v.accepted,
-                beyond=v.beyond,
-                beyond_text="" if v.accepted else miss_text(catalogue, issue_key, v.beyond_amount),
-                concession=v.concession,
-                concession_text=miss_text(catalogue, issue_key, v.concession_amount)
-                if v.concession
-                else "",
-            )
-            for party in principals
+            _cell(catalogue, issue_key, party, verdicts.get(party)) for party in principals
         )
         issue = _issue(catalogue, issue_key)
         rows_by_phase.setdefault(phase, []).append(
@@ -216,6 +205,35 @@ def evaluation_grid(
         blockers=blockers,
         acceptable=result.acceptable,
         terms=len(by_term),
+    )
+
+
+def _cell(
+    catalogue: Catalogue, issue_key: str, party: str, verdict: evaluation.TermVerdict | None
+) -> Cell:
+    if verdict is None:
+        return Cell(party=party)
+    categorical = _is_categorical(catalogue, issue_key)
+    if verdict.accepted:
+        beyond = ""
+    elif categorical:
+        beyond = "not among its acceptable options"
+    else:
+        beyond = f"{miss_text(catalogue, issue_key, verdict.beyond_amount)} beyond its red line"
+    if not verdict.concession:
+        concession = ""
+    elif categorical:
+        concession = "an option other than its demand"
+    else:
+        concession = f"{miss_text(catalogue, issue_key, verdict.concession_amount)} from its demand"
+    return Cell(
+        party=party,
+        has_position=True,
+        accepted=verdict.accepted,
+        beyond=verdict.beyond,
+        beyond_text=beyond,
+        concession=verdict.concession,
+        concession_text=concession,
     )
 
 
@@ -278,3 +296,83 @@ def _blocker_line(
 def _is_categorical(catalogue: Catalogue, key: str | None) -> bool:
     issue = _issue(catalogue, key or "")
     return issue is not None and issue.scale_kind == ScaleKind.CATEGORICAL
+
+
+def change_text(catalogue: Catalogue, change: evaluation.TermChange) -> str:
+    """One changed term in words: 'Prisoner-exchange ratio (phase 1): 30 → 45 prisoners…'."""
+    where = f"{_title(catalogue, change.issue_key)} (phase {change.phase})"
+    before = value_text(catalogue, change.issue_key, change.before)
+    after = value_text(catalogue, change.issue_key, change.after)
+    if change.kind == evaluation.ChangeKind.ADDED:
+        return f"{where}: set to {after}"
+    if change.kind == evaluation.ChangeKind.REMOVED:
+        return f"{where}: {before} removed"
+    return f"{where}: {before} → {after}"
+
+
+# --- A proposal's terms on one issue (the issue page) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueTerm:
+    phase: int
+    label: str
+    accepted_by: tuple[str, ...]
+    rejected: tuple[tuple[str, str], ...]  # (party, how far beyond its red line)
+
+
+@dataclass(frozen=True)
+class IssueProposal:
+    proposal: Proposal
+    terms: tuple[IssueTerm, ...]
+
+
+def issue_proposals(
+    *,
+    issue: Issue,
+    principals: Sequence[str],
+    positions: Sequence[gaps.PartyPosition],
+    terms: Iterable[ProposalTerm],
+) -> list[IssueProposal]:
+    """Each proposal's terms on the issue, each checked against the principals' positions
+    shown (the term alone: conditions linking issues are the proposal page's to check)."""
+    scale = issue_scale(issue=issue)
+    catalogue = {issue.key: (issue, scale)}
+    issue_input = gaps.IssueInput(
+        key=issue.key,
+        title=issue.title,
+        priority=issue.priority,
+        scale=scale,
+        principals=tuple(principals),
+        positions=tuple(positions),
+    )
+    grouped: dict[int, tuple[Proposal, list[ProposalTerm]]] = {}
+    for term in terms:
+        grouped.setdefault(term.proposal_id, (term.proposal, []))[1].append(term)
+    listed = []
+    for proposal, rows in grouped.values():
+        package = [evaluation.Term(issue.key, t.phase, t.value) for t in rows]
+        valid = [t for t in package if not evaluation.validate_term(scale, t.phase, t.value)]
+        result = evaluation.evaluate_package([issue_input], valid)
+        verdicts: dict[int, list[evaluation.TermVerdict]] = {}
+        for verdict in result.verdicts:
+            verdicts.setdefault(verdict.phase, []).append(verdict)
+        listed.append(
+            IssueProposal(
+                proposal=proposal,
+                terms=tuple(
+                    IssueTerm(
+                        phase=t.phase,
+                        label=term_label(t),
+                        accepted_by=tuple(v.party for v in verdicts.get(t.phase, []) if v.accepted),
+                        rejected=tuple(
+                            (v.party, _cell(catalogue, issue.key, v.party, v).beyond_text)
+                            for v in verdicts.get(t.phase, [])
+                            if not v.accepted
+                        ),
+                    )
+                    for t in rows
+                ),
+            )
+        )
+    return listed

@@ -211,6 +211,18 @@ def proposals_on_issue(*, issue: Issue, membership: Membership) -> QuerySet[Prop
     )
 
 
+def proposal_terms_on_issue(*, issue: Issue, membership: Membership) -> QuerySet[ProposalTerm]:
+    """The terms readable proposals set on `issue`, with their proposals (one query)."""
+    terms = ProposalTerm.objects.filter(issue=issue)
+    if _viewer_only(membership.role):
+        terms = terms.filter(proposal__status__in=VIEWER_PROPOSAL_STATUSES)
+    return (
+        terms
+        .select_related("proposal__mediator", "value_option", "issue")
+        .order_by("-proposal__updated_at", "proposal_id", "phase")
+    )
+
+
 def terms_of(snapshot: Mapping[str, Any]) -> tuple[evaluation.Term, ...]:
     """A proposal snapshot's terms as engine input."""
     return tuple(

@@ -138,3 +138,7 @@ class Membership(models.Model):
     @property
     def can_see_assessed(self) -> bool:
         return self.role in {self.Role.ANALYST, self.Role.MEDIATOR}
+
+    @property
+    def can_write_proposals(self) -> bool:
+        return self.role in {self.Role.ANALYST, self.Role.MEDIATOR}
