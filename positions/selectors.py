@@ -216,10 +216,8 @@ def proposal_terms_on_issue(*, issue: Issue, membership: Membership) -> QuerySet
     terms = ProposalTerm.objects.filter(issue=issue)
     if _viewer_only(membership.role):
         terms = terms.filter(proposal__status__in=VIEWER_PROPOSAL_STATUSES)
-    return (
-        terms
-        .select_related("proposal__mediator", "value_option", "issue")
-        .order_by("-proposal__updated_at", "proposal_id", "phase")
+    return terms.select_related("proposal__mediator", "value_option", "issue").order_by(
+        "-proposal__updated_at", "proposal_id", "phase"
     )
 
 
