@@ -306,7 +306,10 @@ def _revision_entries(
     entries = []
     for revision in revisions:
         changes = revision.changes or {}
-        fields = [FIELD_NAMES[k] for k in FIELD_NAMES if k in changes and k != "mediator_id"]
+        # A first version (a draft, or a copy) changed nothing: it set everything.
+        fields = (
+            [] if revision.version == 1 else [FIELD_NAMES[k] for k in FIELD_NAMES if k in changes]
+        )
         terms = []
         if "terms" in changes:
             before, after = changes["terms"]
@@ -380,6 +383,7 @@ class EditorCell:
     label: str  # as people say it, "" when unset
     is_set: bool
     error: str = ""
+    inherited: str = ""  # unset here: the earlier term still in force, in words
 
 
 @dataclass(frozen=True)
@@ -428,6 +432,7 @@ def _editor_rows(
     for issue in issues:
         scale = issue_scale(issue=issue)
         cells = []
+        in_force = ""
         for n in numbers:
             key = (issue.key, n)
             saved = values.get(key)
@@ -447,8 +452,11 @@ def _editor_rows(
                     label="" if saved is None else label,
                     is_set=saved is not None,
                     error=state.cell_errors.get(key, ""),
+                    inherited="" if saved is not None else in_force,
                 )
             )
+            if saved is not None:
+                in_force = f"phase {n}'s {label} holds"
         rows.append(
             EditorRow(
                 issue=issue,
@@ -615,15 +623,15 @@ def proposal_term(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if value is None:
         attempted = f"Clear {issue.title}, phase {data['phase']}"
     else:
-        attempted = (
-            f"Set {issue.title}, phase {data['phase']}, to "
-            f"{present.value_text(catalogue, issue.key, value)}"
-        )
         problems = evaluation.validate_term(issue_scale(issue=issue), data["phase"], value)
         if problems:
             state.cell_errors[key] = problems.get("value") or problems["phase"]
             state.typed[key] = data.get("value") or ""
             return _after_write(request, talk, membership, pk, layer, state)
+        attempted = (
+            f"Set {issue.title}, phase {data['phase']}, to "
+            f"{present.value_text(catalogue, issue.key, value)}"
+        )
     try:
         if value is None:
             if key in saved:
@@ -650,8 +658,12 @@ def proposal_term(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         if not _already(now.get(key), value):
             state.conflict = _conflict(request, pk, exc, attempted)
     except ValidationError as exc:
-        state.cell_errors[key] = " ".join(exc.messages)
-        state.typed[key] = data.get("value") or ""
+        about_terms = set(getattr(exc, "error_dict", {})) == {"terms"}
+        if about_terms and data["phase"] in [ph.number for ph in proposal.phases.all()]:
+            state.cell_errors[key] = " ".join(exc.messages)
+            state.typed[key] = data.get("value") or ""
+        else:  # a closed proposal, or a phase it does not have: no cell to show it at
+            state.errors.extend(exc.messages)
     else:
         state.saved = f"{attempted}."
     return _after_write(request, talk, membership, pk, layer, state)
