@@ -134,7 +134,7 @@ class CompareForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["with_"].choices = [("", "— another proposal —")] + [
-            (p.pk, f"{p.title} ({p.get_status_display().lower()}, v{p.version})") for p in others
+            (p.pk, f"{p.title} ({p.status}, v{p.version})") for p in others
         ]
         version_choices = [(v, f"version {v}") for v in versions]
         self.fields["version"].choices = [("", "—"), *version_choices]

@@ -920,6 +920,13 @@ def proposal_compare_view(request: HttpRequest, slug: str, pk: int) -> HttpRespo
             "before": before,
             "after": after,
             "sides": [(before, "before"), (after, "after")],
+            "labels": ("Before", "After") if other_id is None else ("This one", "Compared with"),
+            "columns": (
+                f"{_short(before.snapshot['title'])} (v{before.version})",
+                f"{_short(after.snapshot['title'])} (v{after.version})",
+            )
+            if other_id is not None
+            else (f"Version {before.version}", f"Version {after.version}"),
             "rows": rows,
             "changed": sum(1 for r in rows if r.kind != "same"),
             "fields": [
@@ -929,6 +936,10 @@ def proposal_compare_view(request: HttpRequest, slug: str, pk: int) -> HttpRespo
             "satisfaction": _satisfaction_pairs(before.evaluated.grid, after.evaluated.grid),
         },
     )
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= 40 else title[:39] + "…"
 
 
 def _satisfaction_pairs(before: present.Grid, after: present.Grid) -> list[tuple[str, Any, Any]]:

@@ -387,13 +387,13 @@ def test_two_versions_compare_term_by_term_with_the_changes_marked(client, pt):
     client.force_login(pt.mediator)
     set_term(client, pt, pt.shared, "truce", 1, "55", 1)
     page = text(client.get(url("proposal_compare", pt.shared.pk)))
-    row = re.search(r'<tr class="changed differs">.*?</tr>', page, re.S).group(0)
+    row = re.search(r'<tr class="changed">.*?</tr>', page, re.S).group(0)
     assert "Truce" in row
     assert "50 days" in row
     assert "55 days" in row
     assert "1 of 3 differ" in page
     other = text(client.get(url("proposal_compare", pt.shared.pk), {"with": pt.draft.pk}))
-    assert other.count('<tr class="removed differs">') == 3
+    assert other.count('<tr class="removed">') == 3
     assert "Private idea" in other
 
 
