@@ -433,6 +433,13 @@ def gap_summaries_ensure(*, issues: Iterable[Issue]) -> None:
     )
 
 
+def gap_summaries_request_for_talk(*, talk_id: int) -> None:
+    """The talk's principals changed: every summary of the talk, on both layers, is stale."""
+    for issue_id in Issue.objects.filter(talk_id=talk_id).values_list("pk", flat=True):
+        for layer in Layer.values:
+            gap_summary_request(issue_id=issue_id, layer=layer)
+
+
 def gap_summary_request(*, issue_id: int, layer: str) -> None:
     """Mark the summary stale inside the caller's transaction; schedule one recomputation.
 

@@ -536,6 +536,7 @@ def source_update(
         return current
     current.version += 1
     current.save()
+    talk_touch(talk_id=current.talk_id)  # Positions show their sources' titles.
     return current
 
 

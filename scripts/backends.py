@@ -28,13 +28,15 @@ def reachable(url: str, default_port: int) -> bool:
 def main() -> int:
     out = sys.argv[1]
     env: dict[str, str] = {}
+    # REDLINE_EMBEDDED=1: the newcomer's default whatever runs locally (SQLite, in-process).
+    probe = os.environ.get("REDLINE_EMBEDDED") != "1"
     db = os.environ.get("DATABASE_URL", "")
-    if not db and reachable(PG_DEFAULT, 5432):
+    if not db and probe and reachable(PG_DEFAULT, 5432):
         db = PG_DEFAULT
     if db.startswith("postgres") and not reachable(db, 5432):
         print(f"warning: DATABASE_URL {db} does not answer", file=sys.stderr)
     broker = os.environ.get("CELERY_BROKER_URL", "")
-    if not broker and reachable(BROKER_DEFAULT, 6379):
+    if not broker and probe and reachable(BROKER_DEFAULT, 6379):
         broker = BROKER_DEFAULT
     cache = os.environ.get("REDIS_URL", "")
     if not cache and broker.startswith("redis") and reachable(CACHE_DEFAULT, 6379):

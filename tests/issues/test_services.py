@@ -252,3 +252,15 @@ def test_numeric_issues_take_no_options(small_talk):
             issue=small_talk.numeric, based_on_version=1, option=OptionInput("x", "X"), by=None
         )
     assert exc.value.message_dict["options"] == [ISSUE_NO_OPTIONS]
+
+
+def test_a_new_principal_makes_every_summary_of_the_talk_stale(small_talk):
+    from talks.models import TalkParty
+    from tests.factories import PartyFactory
+
+    TalkParty.objects.create(
+        talk=small_talk.talk, party=PartyFactory(name="East"), role=TalkParty.Role.PRINCIPAL
+    )
+    summaries = GapSummary.objects.filter(issue__talk=small_talk.talk)
+    assert summaries.count() == 6
+    assert all(s.pending and s.requested_rev == 1 for s in summaries)
