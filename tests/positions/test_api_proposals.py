@@ -1,6 +1,8 @@
 """Proposals through the API: drafting by mediators and analysts, optimistic concurrency,
 per-field errors, what viewers may read, evaluations equal to the engine's, comparisons."""
 
+import re
+
 import pytest
 
 from audit.models import AuditEvent
@@ -15,9 +17,12 @@ from positions.services import (
     proposal_create,
     proposal_update,
 )
+from tests.api import test_readme
 from tests.api_support import body
 
 pytestmark = pytest.mark.django_db
+
+demo_server = test_readme.demo_server  # the demo on a live server, with an analyst's token
 
 URL = "/api/v1/proposals/"
 
@@ -389,3 +394,24 @@ def test_a_term_the_scale_no_longer_holds_is_listed_not_evaluated(world):
         }
     ]
     assert {v["issue_key"] for v in data["verdicts"]} == {"pullback"}
+
+
+# --- The README's example -------------------------------------------------------------------
+
+
+def test_the_readme_proposal_example_runs_as_written(demo_server):
+    from tests.api.test_readme import README, run
+
+    env, cwd = demo_server
+    section = README.read_text().split("## Proposals", 1)[1].split("\n## ", 1)[0]
+    (script,) = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    out = run(["bash", "-euo", "pipefail", "-c", script], env, cwd).stdout.splitlines()
+    proposal = Proposal.objects.get(title="Bridging package (assessed positions)")
+    assert proposal.version == 2
+    assert proposal.revisions.get(version=2).note == "Closer to what Hamas asks."
+    # Assessed: Israel's ceiling is 35 prisoners per hostage, so 45 lies 10 beyond it; the
+    # bridging governance (a technocratic committee) breaks Israel's withdrawal linkage.
+    assert out[0] == "acceptable: False"
+    assert "term Israel prisoners 10.0" in out
+    assert "condition Israel withdrawal 1.0" in out
+    assert out[-1] == "prisoners 40.0 -> 45.0"
