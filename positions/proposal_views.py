@@ -10,18 +10,21 @@ ready to apply on top. Errors and conflicts are ordinary pages (200): the page s
 went wrong, and htmx swaps only successful answers.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from audit.services import audit_assessed_read
 from issues import evaluation
@@ -597,13 +600,27 @@ def _conflict(
     )
 
 
+def builder_write(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A POST of the builder. When the session has ended, htmx is told to reload the page
+    (which then shows the sign-in page) rather than swap the sign-in page into the builder."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            if request.htmx:
+                return HttpResponseClientRefresh()
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return require_POST(wrapper)
+
+
 def _writable(request: HttpRequest, slug: str, pk: int) -> tuple[Talk, Membership, Proposal]:
     talk, membership = proposer_talk(request, slug)
     return talk, membership, _proposal(talk, membership, pk)
 
 
-@require_POST
-@login_required
+@builder_write
 def proposal_term(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     talk, membership, proposal = _writable(request, slug, pk)
     form = TermForm(request.POST)
@@ -679,8 +696,7 @@ def _already(saved: Any, wanted: float | str | None) -> bool:
     return abs(float(saved) - float(wanted)) < 1e-9
 
 
-@require_POST
-@login_required
+@builder_write
 def proposal_phase(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     talk, membership, proposal = _writable(request, slug, pk)
     form = PhaseForm(request.POST)
@@ -730,8 +746,7 @@ def proposal_phase(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return _after_write(request, talk, membership, pk, layer, state)
 
 
-@require_POST
-@login_required
+@builder_write
 def proposal_details(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     talk, membership, proposal = _writable(request, slug, pk)
     form = ProposalDetailsEditForm(request.POST, mediators=_mediators(talk))
@@ -764,8 +779,7 @@ def proposal_details(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return _after_write(request, talk, membership, pk, layer, state)
 
 
-@require_POST
-@login_required
+@builder_write
 def proposal_status(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     talk, membership, proposal = _writable(request, slug, pk)
     form = StatusForm(request.POST, successors=_successors(talk, membership, proposal))

@@ -96,3 +96,9 @@ def test_a_mediator_builds_a_package_and_sees_a_term_turn_from_rejected_to_accep
     expect(prisoners_row).to_contain_text("30 prisoners per hostage")
     shot(page, "proposal-compare")
     assert watch.clean(), watch
+
+    phone, _ = open_as("mediator", viewport=browser.PHONE)
+    phone.goto(f"/talks/gaza-ceasefire/proposals/{proposal.pk}/edit/")
+    expect(phone.locator("#evaluation")).to_contain_text("Weighted satisfaction")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= browser.PHONE["width"], f"the builder scrolls sideways on a phone ({width}px)"

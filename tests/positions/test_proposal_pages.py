@@ -101,6 +101,11 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client, pt):
         assert response["Location"].startswith("/accounts/login/"), page
     for endpoint in post_endpoints(pt, pt.shared):
         assert client.post(endpoint).status_code == 302, endpoint
+    # The builder's own posts, sent by htmx after the session ended: reload the whole page
+    # (to the sign-in page), never swap the sign-in page into the builder.
+    for endpoint in post_endpoints(pt, pt.shared)[1:5]:
+        response = client.post(endpoint, headers=HX)
+        assert response["HX-Refresh"] == "true", endpoint
     assert Proposal.objects.count() == 2
 
 
