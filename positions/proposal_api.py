@@ -23,6 +23,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.access import access_for
 from api.base import ApiViewSet
 from api.conditional import content_etag, if_match_version, version_etag
 from api.errors import BadQuery
@@ -38,7 +39,7 @@ from api.schema import (
     example,
 )
 from issues.models import Layer
-from talks.models import Talk
+from talks.models import Membership, Talk
 
 from . import selectors
 from .api import ScaleValueField
@@ -92,8 +93,11 @@ class TermOutSerializer(TermSerializer):
     label = serializers.CharField(help_text="The value as people say it, e.g. '42 days'.")
 
 
-def _proposal_record(p: Proposal) -> dict[str, Any]:
+def _proposal_record(p: Proposal, viewer: bool = False) -> dict[str, Any]:
     snap = proposal_snapshot(p)
+    source = p.copied_from
+    # A viewer is not told of a draft, even by its id.
+    copied_from = source.pk if source and (not viewer or source.status == "shared") else None
     labels = {(t.issue.key, t.phase): term_label(t) for t in p.terms.all()}
     return {
         "id": p.pk,
@@ -104,7 +108,7 @@ def _proposal_record(p: Proposal) -> dict[str, Any]:
         "mediator_name": p.mediator.name,
         "status": p.status,
         "superseded_by": p.superseded_by_id,
-        "copied_from": p.copied_from_id,
+        "copied_from": copied_from,
         "phases": snap["phases"],
         "terms": [{**t, "label": labels[(t["issue"], t["phase"])]} for t in snap["terms"]],
         "version": p.version,
@@ -139,7 +143,9 @@ class ProposalSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Any) -> Any:
         if isinstance(instance, Proposal):
-            instance = _proposal_record(instance)
+            request = self.context.get("request")
+            role = access_for(request).role(instance.talk_id) if request else None
+            instance = _proposal_record(instance, viewer=role == Membership.Role.VIEWER)
         return super().to_representation(instance)
 
 
@@ -644,7 +650,7 @@ class ProposalViewSet(ApiViewSet):
     def _answer(self, proposal: Proposal, code: int = status.HTTP_200_OK, **headers: str):
         current = self._get(proposal.pk)
         return Response(
-            ProposalSerializer(current).data,
+            self.get_serializer(current).data,
             status=code,
             headers={"ETag": version_etag(current.version), **headers},
         )
@@ -654,7 +660,7 @@ class ProposalViewSet(ApiViewSet):
 
     def retrieve(self, request: Request, pk: int) -> Response:
         proposal = self._get(pk)
-        return self.conditional(ProposalSerializer(proposal).data, version_etag(proposal.version))
+        return self.conditional(self.get_serializer(proposal).data, version_etag(proposal.version))
 
     def create(self, request: Request) -> Response:
         form = ProposalCreateSerializer(data=request.data, context={"request": request})
@@ -827,7 +833,7 @@ class ProposalViewSet(ApiViewSet):
             title=data.get("title", ""),
         )
         current = self._get(proposal.pk)
-        body = dict(ProposalSerializer(current).data)
+        body = dict(self.get_serializer(current).data)
         body["evaluation"] = self._evaluation(current, data["layer"], None)
         self._record_evaluation(current, data["layer"])
         return Response(

@@ -247,6 +247,19 @@ def test_viewers_read_shared_proposals_only_and_their_declared_evaluation(world)
     assert [p["title"] for p in drafts] == ["Private idea"]
 
 
+def test_a_viewer_is_not_told_of_the_draft_a_shared_proposal_was_copied_from(world):
+    copy = services.proposal_copy(proposal=world.draft, by=world.st.mediator, via="web")
+    proposal_update(
+        proposal=copy,
+        based_on_version=1,
+        data=services.proposal_input_from(copy).with_changes(status="shared"),
+        by=world.st.mediator,
+        via="web",
+    )
+    assert body(world.client("viewer").get(detail(copy)))["copied_from"] is None
+    assert body(world.client("mediator").get(detail(copy)))["copied_from"] == world.draft.pk
+
+
 # --- Evaluation -----------------------------------------------------------------------------
 
 

@@ -338,6 +338,35 @@ def test_phases_are_added_renamed_and_removed_from_the_builder(client, pt):
     assert not Proposal.objects.get(pk=pt.shared.pk).terms.filter(issue__key="rule").exists()
 
 
+def test_a_stale_phase_change_shows_the_conflict_and_loses_nothing(client, pt):
+    client.force_login(pt.mediator)
+    phase = url("proposal_phase", pt.shared.pk)
+    client.post(phase, {"version": 1, "action": "save", "number": 1, "title": "Theirs"})
+    mine = {"version": 1, "action": "add", "title": "Rebuild", "trigger": "A year of calm"}
+    html = text(client.post(phase, mine, headers=HX))
+    assert "Your change was not saved" in html
+    assert "Add phase 3" in html
+    assert 'name="trigger" value="A year of calm"' in html  # kept, ready to post again
+    assert Proposal.objects.get(pk=pt.shared.pk).phases.count() == 2
+    again = text(client.post(phase, {**mine, "version": 2}, headers=HX))
+    assert "Add phase 3: done." in again
+    titles = [ph.title for ph in Proposal.objects.get(pk=pt.shared.pk).phases.all()]
+    assert titles == ["Theirs", "Settlement", "Rebuild"]
+
+
+def test_a_new_draft_starts_from_an_earlier_version(client, pt):
+    client.force_login(pt.analyst)
+    set_term(client, pt, pt.shared, "truce", 1, "55", 1)
+    page = text(client.get(url("proposal", pt.shared.pk)))
+    assert "Start a new draft from version 1" in page
+    assert "Start a new draft from version 2" not in page  # the current one: copy it above
+    client.post(url("proposal_copy", pt.shared.pk), {"version": 1})
+    copy = Proposal.objects.get(copied_from=pt.shared)
+    truce = copy.terms.get(issue__key="truce")
+    assert (copy.status, truce.value) == ("draft", 50.0)
+    assert copy.revisions.get().note == "Copied from “Truce package” (version 1)."
+
+
 def test_details_and_status_change_and_a_closed_proposal_only_copies(client, pt):
     client.force_login(pt.analyst)
     details = url("proposal_details", pt.draft.pk)
