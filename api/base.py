@@ -12,7 +12,6 @@ from typing import Any
 
 from django.http import Http404
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from knox.auth import TokenAuthentication
 from rest_framework import fields, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.filters import OrderingFilter
@@ -29,6 +28,7 @@ from talks.concurrency import StaleVersion
 from talks.models import Talk
 
 from .access import Access, TokenScope, access_for
+from .auth import TokenAuthentication
 from .conditional import none_match, version_etag
 from .csv_export import CSVRenderer
 from .errors import BadQuery

@@ -2,7 +2,9 @@
 
 import argparse
 import os
+import secrets
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,11 +29,24 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=1, help="the generated data set to use")
     run.add_argument("--port", type=int, default=8765, help="loopback port for gunicorn")
     run.add_argument(
+        "--results", type=Path, default=None, help="where to write the results (bench/results)"
+    )
+    run.add_argument(
         "--only", action="append", default=[], help="run only these scenarios (repeatable)"
     )
 
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Settings need a key when DEBUG is off; the processes a run starts inherit this one, so
+    # a session made here is valid there.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    if args.command == "run" and os.environ.get("DEBUG", "").lower() in {"1", "true", "yes", "on"}:
+        print("DEBUG is on: the figures would not be those of production.", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        # The run serves plain HTTP on loopback; this process and those it starts agree.
+        os.environ["HTTPS"] = "false"
+        os.environ["STATIC_MANIFEST"] = "false"
     import django
 
     django.setup()
@@ -49,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from .run import run as run_scenarios
 
-    return run_scenarios(quick=args.quick, seed=args.seed, port=args.port, only=args.only)
+    return run_scenarios(
+        quick=args.quick, seed=args.seed, port=args.port, only=args.only, results_dir=args.results
+    )
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from issues.models import GapSummary, GapSummaryHistory, Issue, IssueOption, Lay
 from issues.services import gap_summaries_ensure
 from positions.models import Interface, Position, PositionAcceptableOption
 from talks.models import Membership, Party, Talk, TalkParty
+from talks.services import talk_touch
 
 HISTORY_YEARS = 3
 OPTION_COUNT = 5
@@ -168,7 +169,15 @@ def generate(
     for t in range(talks):
         slug = talk_slug(seed, t)
         first = t * positions_per_talk
-        if Talk.objects.filter(slug=slug).exists():
+        existing = Talk.objects.filter(slug=slug).first()
+        if existing is not None:
+            found = Issue.objects.filter(talk=existing).count()
+            if found != issues:
+                print(
+                    f"{slug} exists with {found} issues, not {issues}: kept as it is "
+                    "(use another --seed for a data set of another shape)",
+                    file=out,
+                )
             skipped += 1
             bar.update(sum(steps_for(g) for g in range(first, first + positions_per_talk)))
             continue
@@ -188,6 +197,11 @@ def generate(
             )
         written += 1
     bar.close()
+    if written:
+        # Fresh planner statistics: without them PostgreSQL plans the bulk-loaded tables as
+        # if they were empty (sequential scans where an index answers in microseconds).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     print(
         f"Talks written: {written}, already there: {skipped} "
         f"({talks * issues:,} issues, {total_positions:,} positions, {revisions:,} revisions; "
@@ -216,6 +230,9 @@ def _write_talk(
         + [TalkParty(talk=talk, party=mediator, role=TalkParty.Role.MEDIATOR)]
     )
     Membership.objects.create(talk=talk, user=user, role=Membership.Role.ANALYST)
+    # A new revision token once this commits: a cache that outlived an earlier data set under
+    # the same talk id (a database dropped and generated again) cannot serve its pages.
+    talk_touch(talk_id=talk.pk)
     issue_rows = Issue.objects.bulk_create(
         [
             Issue(

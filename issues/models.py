@@ -40,7 +40,7 @@ class Issue(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["talk", "order", "key"]
+        ordering = ["talk_id", "order", "key"]
         constraints = [
             models.UniqueConstraint(fields=["talk", "key"], name="issue_key_unique_per_talk"),
             models.CheckConstraint(condition=Q(version__gte=1), name="issue_version_positive"),
@@ -88,7 +88,7 @@ class IssueOption(models.Model):
     order = models.PositiveIntegerField()
 
     class Meta:
-        ordering = ["issue", "order"]
+        ordering = ["issue_id", "order"]
         constraints = [
             models.UniqueConstraint(fields=["issue", "key"], name="option_key_unique_per_issue"),
             models.UniqueConstraint(
@@ -138,7 +138,7 @@ class GapSummary(models.Model):
     coalesce_level = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        ordering = ["issue", "layer"]
+        ordering = ["issue_id", "layer"]
         verbose_name_plural = "gap summaries"
         constraints = [
             models.UniqueConstraint(fields=["issue", "layer"], name="gapsummary_unique"),
@@ -182,7 +182,7 @@ class GapSummaryHistory(models.Model):
     computed_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["issue", "layer", "-computed_at"]
+        ordering = ["issue_id", "layer", "-computed_at"]
         verbose_name_plural = "gap summary history"
         constraints = [
             models.UniqueConstraint(fields=["issue", "layer", "rev"], name="gaphistory_unique"),

@@ -41,8 +41,7 @@ def snapshot_to_party_position(
 
 def issue_gap_input(*, issue_id: int, layer: str) -> gaps.IssueInput | None:
     """The engine input for one issue and layer, from the current positions of principals."""
-    from positions.models import Position
-    from positions.services import position_snapshot
+    from positions.models import Position, PositionAcceptableOption
 
     issue = Issue.objects.filter(pk=issue_id).prefetch_related(Prefetch("options")).first()
     if issue is None:
@@ -53,12 +52,18 @@ def issue_gap_input(*, issue_id: int, layer: str) -> gaps.IssueInput | None:
         .order_by("party__name")
     )
     principal_ids = {tp.party_id for tp in principals}
-    positions = (
+    positions = list(
         Position.objects.current()
         .filter(issue_id=issue_id, layer=layer, party_id__in=principal_ids)
         .select_related("party", "demand_option", "red_line_option")
-        .prefetch_related("acceptable_options", "sources")
     )
+    # Only what the engine reads (what position_snapshot would give for these fields): the
+    # acceptable sets in one plain query, and no sources. Every recomputation runs this.
+    acceptable: dict[int, set[str]] = {}
+    for position_id, key in PositionAcceptableOption.objects.filter(
+        position__in=[p.pk for p in positions]
+    ).values_list("position_id", "option__key"):
+        acceptable.setdefault(position_id, set()).add(key)
     return gaps.IssueInput(
         key=issue.key,
         title=issue.title,
@@ -66,8 +71,13 @@ def issue_gap_input(*, issue_id: int, layer: str) -> gaps.IssueInput | None:
         scale=issue_scale(issue=issue),
         principals=tuple(tp.party.name for tp in principals),
         positions=tuple(
-            snapshot_to_party_position(
-                party=p.party.name, snapshot=position_snapshot(p), version=p.version
+            gaps.PartyPosition(
+                party=p.party.name,
+                demand=p.demand_option.key if p.demand_option_id else p.demand_value,
+                red_line=p.red_line_option.key if p.red_line_option_id else p.red_line_value,
+                acceptable=frozenset(acceptable.get(p.pk, ())),
+                priority=p.priority,
+                version=p.version,
             )
             for p in positions
         ),

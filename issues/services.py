@@ -584,7 +584,9 @@ def gap_summary_refresh(
             issue_id=issue_id, layer=layer, countdown=wait, after_rev=state["computed_rev"]
         )
         return Refresh.DEFERRED
-    result = gap_summary_recompute(issue_id=issue_id, layer=layer)
+    # The revision just read counts every write that has committed, so the positions read
+    # next include them: no need to read it again.
+    result = gap_summary_recompute(issue_id=issue_id, layer=layer, rev=state["requested_rev"])
     if not result.stored:
         return Refresh.NOT_STORED
     if result.still_pending:
@@ -620,16 +622,26 @@ def _coalesce_wait(state: dict) -> float:
     return min(interval - since_computed, max(quiet - quiet_for, quiet - since_computed))
 
 
-def gap_summary_recompute(*, issue_id: int, layer: str) -> RecomputeResult:
-    """Compute the summary from the current positions and store it if it is newer."""
+def gap_summary_recompute(*, issue_id: int, layer: str, rev: int | None = None) -> RecomputeResult:
+    """Compute the summary from the current positions and store it if it is newer.
+
+    `rev` is the summary's `requested_rev` as the caller read it just before; without it, it
+    is read here.
+    """
     with transaction.atomic():
-        summary = GapSummary.objects.filter(issue_id=issue_id, layer=layer).first()
-        if summary is None:
-            return RecomputeResult(stored=False, rev=0, figures_changed=False, still_pending=False)
-        # Read the revision first: every write counted in it has committed, so the
+        if rev is None:
+            rev = (
+                GapSummary.objects.filter(issue_id=issue_id, layer=layer)
+                .values_list("requested_rev", flat=True)
+                .first()
+            )
+            if rev is None:
+                return RecomputeResult(
+                    stored=False, rev=0, figures_changed=False, still_pending=False
+                )
+        # The revision is read first: every write counted in it has committed, so the
         # positions read next include them (and possibly newer ones, which is harmless:
         # the summary stays pending and is computed again).
-        rev = summary.requested_rev
         issue_input = selectors.issue_gap_input(issue_id=issue_id, layer=layer)
     if issue_input is None:
         return RecomputeResult(stored=False, rev=rev, figures_changed=False, still_pending=False)

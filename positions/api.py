@@ -720,22 +720,31 @@ class PositionRevisionViewSet(ApiViewSet):
     csv_actions = frozenset({"list"})
 
     def list(self, request: Request, position_pk: int) -> Any:
-        visible = selectors.position_list_visible(
-            layers_by_talk=self.access.layers_by_talk, include_deleted=True
+        # One row, checked against the user's roles: not the listing's visibility query,
+        # whose prefetches a page of revisions does not use.
+        position = (
+            Position.objects.select_related("issue__talk", "party").filter(pk=position_pk).first()
         )
-        position = visible.filter(pk=position_pk).first()
-        if position is None:
+        if position is None or not self.access.can_read(position.issue.talk_id, position.layer):
             raise NotFound()
-        queryset = self.filter_queryset(
-            selectors.position_revisions(position=position).select_related("issue__talk", "party")
-        )
+        queryset = self.filter_queryset(selectors.position_revisions(position=position))
         if position.layer == Layer.ASSESSED:
             self.record_assessed_read(
                 [position.issue.talk_id], f"revisions of position {position.pk}"
             )
         if self.wants_csv():
-            return _revision_csv(queryset, f"position-{position.pk}-revisions.csv")
-        return self.page_of(queryset)
+            return _revision_csv(
+                queryset.select_related("issue__talk", "party"),
+                f"position-{position.pk}-revisions.csv",
+            )
+        page = self.paginate_queryset(queryset)
+        for revision in page:
+            # Every row is of this position: its issue, talk and party are shared, not
+            # joined and built again for each row.
+            revision.issue = position.issue
+            revision.party = position.party
+        data = self.get_serializer(page, many=True).data
+        return self.get_paginated_response(data)
 
 
 @extend_schema_view(

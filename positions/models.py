@@ -33,7 +33,7 @@ class Source(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["talk", "-published_on", "title"]
+        ordering = ["talk_id", "-published_on", "title"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(reliability__in=["high", "medium", "low", "unknown"]),
@@ -104,7 +104,7 @@ class Position(models.Model):
     objects = PositionQuerySet.as_manager()
 
     class Meta:
-        ordering = ["issue", "layer", "party__name"]
+        ordering = ["issue_id", "layer", "party__name"]
         constraints = [
             models.UniqueConstraint(
                 fields=["issue", "party", "layer"], name="position_one_per_issue_party_layer"
@@ -186,7 +186,7 @@ class PositionRevision(models.Model):
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
-        ordering = ["position", "-version"]
+        ordering = ["position_id", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["position", "version"], name="revision_version_unique"),
         ]
@@ -239,7 +239,7 @@ class Proposal(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["talk", "-updated_at"]
+        ordering = ["talk_id", "-updated_at"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "shared", "withdrawn", "superseded"]),
@@ -272,7 +272,7 @@ class ProposalPhase(models.Model):
     trigger = models.TextField(blank=True, max_length=2000)
 
     class Meta:
-        ordering = ["proposal", "number"]
+        ordering = ["proposal_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["proposal", "number"], name="phase_number_unique"),
             models.CheckConstraint(condition=Q(number__gte=1), name="phase_number_positive"),
@@ -294,7 +294,7 @@ class ProposalTerm(models.Model):
     )
 
     class Meta:
-        ordering = ["proposal", "issue__order", "issue__key", "phase"]
+        ordering = ["proposal_id", "issue__order", "issue__key", "phase"]
         constraints = [
             models.UniqueConstraint(
                 fields=["proposal", "issue", "phase"], name="term_one_per_issue_phase"
@@ -331,7 +331,7 @@ class ProposalRevision(models.Model):
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
-        ordering = ["proposal", "-version"]
+        ordering = ["proposal_id", "-version"]
         constraints = [
             models.UniqueConstraint(
                 fields=["proposal", "version"], name="proposal_revision_version_unique"

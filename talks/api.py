@@ -43,7 +43,7 @@ from issues.models import Layer
 from . import selectors
 from .dashboard import Dashboard, talk_dashboard
 from .models import Party, Round, Talk, TalkParty
-from .services import talk_revision
+from .services import talk_revision, talk_revision_with
 
 # Bump when the dashboard payload's shape changes, so no cached payload of the old shape
 # (or an ETag for one) is ever served.
@@ -507,6 +507,7 @@ def _dashboard_data(talk: Talk, layers: tuple[str, ...], as_of: Any) -> dict[str
 )
 class TalkDashboardViewSet(ApiViewSet):
     serializer_class = DashboardSerializer
+
     as_of_actions = frozenset({"retrieve"})
     extra_query_params = {"retrieve": frozenset({"layer"})}
 
@@ -527,16 +528,24 @@ class TalkDashboardViewSet(ApiViewSet):
                 self._record(talk, layers, "dashboard as of " + as_of.isoformat())
             return response
 
-        revision = talk_revision(talk_id=talk.pk)
-        parts = (DASHBOARD_FORMAT, talk.pk, revision, ",".join(layers), ",".join(visible))
-        etag = key_etag(*parts)
+        which = (DASHBOARD_FORMAT, talk.pk, ",".join(layers), ",".join(visible))
+        key = "api:dashboard:" + ":".join(map(str, which))
+        if request.headers.get("If-None-Match"):
+            # Likely answered 304: only the revision token is read, not the payload.
+            revision, cached = talk_revision(talk_id=talk.pk), None
+        else:
+            revision, cached = talk_revision_with(talk_id=talk.pk, key=key)
+        etag = key_etag(DASHBOARD_FORMAT, talk.pk, revision, *which[2:])
         if none_match(request, etag):
             return Response(status=304, headers={"ETag": etag})
-        key = "api:dashboard:" + ":".join(map(str, parts))
-        body = cache.get(key)
-        if body is None:
+        if cached is None:
+            cached = cache.get(key)
+        # The payload is stored with the revision it was built at: any other is stale.
+        if cached is not None and cached[0] == revision:
+            body = cached[1]
+        else:
             body = JSONRenderer().render(_dashboard_data(talk, layers, None))
-            cache.set(key, body, timeout=DASHBOARD_CACHE_SECONDS)
+            cache.set(key, (revision, body), timeout=DASHBOARD_CACHE_SECONDS)
         self._record(talk, layers, "dashboard")
         response = HttpResponse(body, content_type="application/json")
         response["ETag"] = etag

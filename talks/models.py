@@ -66,7 +66,7 @@ class TalkParty(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices)
 
     class Meta:
-        ordering = ["talk", "role", "party__name"]
+        ordering = ["talk_id", "role", "party__name"]
         verbose_name = "party in a talk"
         constraints = [
             models.UniqueConstraint(fields=["talk", "party"], name="talkparty_unique"),
@@ -90,7 +90,7 @@ class Round(models.Model):
     notes = models.TextField(blank=True, max_length=10000)
 
     class Meta:
-        ordering = ["talk", "number"]
+        ordering = ["talk_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["talk", "number"], name="round_number_unique"),
             models.CheckConstraint(
@@ -119,7 +119,7 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["talk", "user__username"]
+        ordering = ["talk_id", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["user", "talk"], name="membership_unique"),
             models.CheckConstraint(
@@ -137,8 +137,13 @@ class Membership(models.Model):
 
     @property
     def can_see_assessed(self) -> bool:
-        return self.role in {self.Role.ANALYST, self.Role.MEDIATOR}
+        return self.role in ROLES_SEEING_ASSESSED
 
     @property
     def can_write_proposals(self) -> bool:
         return self.role in {self.Role.ANALYST, self.Role.MEDIATOR}
+
+
+# Roles that read the assessed layer (the analysts' estimate of real limits) besides the
+# declared one.
+ROLES_SEEING_ASSESSED = frozenset({Membership.Role.ANALYST, Membership.Role.MEDIATOR})

@@ -12,7 +12,7 @@ from django.http import Http404
 
 from issues.models import Issue, IssueOption, Layer
 
-from .models import Membership, Party, Round, Talk, TalkParty
+from .models import ROLES_SEEING_ASSESSED, Membership, Party, Round, Talk, TalkParty
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -94,7 +94,8 @@ def layers_for_role(role: str | None) -> tuple[str, ...]:
     """The layers a member with this role may read (none for a non-member)."""
     if role is None:
         return ()
-    if Membership(role=role).can_see_assessed:
+    # Called per talk for every talk a user belongs to: a set lookup, not a model instance.
+    if role in ROLES_SEEING_ASSESSED:
         return (Layer.DECLARED, Layer.ASSESSED)
     return (Layer.DECLARED,)
 

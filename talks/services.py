@@ -1,6 +1,7 @@
 """Writes at talk level."""
 
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
@@ -38,6 +39,16 @@ def talk_revision(*, talk_id: int) -> str:
         if not cache.add(key, token, timeout=None):
             token = cache.get(key) or token
     return token
+
+
+def talk_revision_with(*, talk_id: int, key: str) -> tuple[str, Any]:
+    """The talk's revision token and the cached value under `key`, in one round trip."""
+    revision_key = _revision_key(talk_id)
+    found = cache.get_many([revision_key, key])
+    token = found.get(revision_key)
+    if token is None:
+        token = talk_revision(talk_id=talk_id)
+    return token, found.get(key)
 
 
 def _check_role(role: str) -> None:

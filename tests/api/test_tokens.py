@@ -183,3 +183,21 @@ def test_the_command_revokes_every_token_of_a_user(small_talk):
     call_command("api_token", "revoke", "--all", "small-viewer", stdout=out)
     assert "Revoked 2" in out.getvalue()
     assert not AuthToken.objects.filter(user=small_talk.viewer).exists()
+
+
+def test_a_token_is_checked_with_one_query_whatever_other_tokens_the_user_has(small_talk):
+    """The user's other tokens, expired ones included, are not read on every request; an
+    expired token is still refused."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = small_talk.viewer
+    old, old_secret = services.api_token_create(user=user, name="old", read_only=True)
+    _, secret = services.api_token_create(user=user, name="current", read_only=True)
+    AuthToken.objects.filter(pk=old.pk).update(expiry=timezone.now() - dt.timedelta(seconds=1))
+    client = with_token(secret)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME).status_code == 200
+    assert len([q for q in queries if "knox_authtoken" in q["sql"]]) == 1
+    assert AuthToken.objects.filter(pk=old.pk).exists()
+    assert with_token(old_secret).get(ME).status_code == 401

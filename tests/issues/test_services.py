@@ -254,6 +254,27 @@ def test_numeric_issues_take_no_options(small_talk):
     assert exc.value.message_dict["options"] == [ISSUE_NO_OPTIONS]
 
 
+def test_the_engine_input_holds_what_each_principals_position_says(filled_talk):
+    """issue_gap_input reads only the fields the engine needs; they agree with the snapshot
+    every revision stores (acceptable sets included), for every issue and layer."""
+    from issues.selectors import issue_gap_input, snapshot_to_party_position
+    from positions.models import Position
+    from positions.services import position_snapshot
+
+    st = filled_talk
+    for issue in (st.numeric, st.ordinal, st.categorical):
+        for layer in ("declared", "assessed"):
+            expected = tuple(
+                snapshot_to_party_position(
+                    party=p.party.name, snapshot=position_snapshot(p), version=p.version
+                )
+                for p in Position.objects.current().filter(issue=issue, layer=layer)
+            )
+            got = issue_gap_input(issue_id=issue.pk, layer=layer)
+            assert got.positions == expected
+    assert issue_gap_input(issue_id=st.categorical.pk, layer="declared").positions[0].acceptable
+
+
 def test_a_new_principal_makes_every_summary_of_the_talk_stale(small_talk):
     from talks.models import TalkParty
     from tests.factories import PartyFactory
