@@ -18,6 +18,8 @@ from talks.models import Membership
 from talks.selectors import layer_visibility_q, layers_for_role, membership_roles
 
 WRITE_NEEDS_ANALYST = "Only analysts of this talk can change its positions, issues and sources."
+PROPOSAL_WRITERS = (Membership.Role.ANALYST, Membership.Role.MEDIATOR)
+WRITE_NEEDS_PROPOSER = "Only mediators and analysts of this talk can draft and change proposals."
 READ_ONLY_TOKEN = "This API token is read-only: it cannot change anything."
 
 
@@ -61,6 +63,12 @@ class Access:
         self.require_read(talk_id)
         if self.roles.get(talk_id) != Membership.Role.ANALYST:
             raise exceptions.PermissionDenied(WRITE_NEEDS_ANALYST, code="role")
+
+    def require_proposal_write(self, talk_id: int) -> None:
+        """As require_write, for proposals, which mediators write too."""
+        self.require_read(talk_id)
+        if self.roles.get(talk_id) not in PROPOSAL_WRITERS:
+            raise exceptions.PermissionDenied(WRITE_NEEDS_PROPOSER, code="role")
 
 
 def access_for(request: Request) -> Access:

@@ -19,8 +19,10 @@ A signed-in browser session works too (unsafe methods then need the CSRF token).
 exist for you: its objects answer 404 and appear in no list, count or filter (filtering by
 its slug looks exactly like filtering by one that does not exist). Viewers read the
 declared layer only; the assessed layer is hidden from them entirely. Mediators read both
-layers. Analysts also create and change positions, issues and sources. Staff status grants
-no access to talks through the API: staff see only the talks they are members of.
+layers. Analysts also create and change positions, issues and sources. Mediators and
+analysts draft and change proposals; viewers read shared proposals only (and only their
+declared-layer evaluation). Staff status grants no access to talks through the API: staff
+see only the talks they are members of.
 
 **Errors.** Every 4xx answer is JSON: `{"code": ..., "detail": ..., "errors": {field:
 [message, ...]}}`. `code` is machine-readable (`invalid`, `invalid_query`, `parse_error`,
@@ -28,9 +30,9 @@ no access to talks through the API: staff see only the talks they are members of
 `role`, `not_found`, `stale_version`, `precondition_required`, `request_too_large`, ...).
 Nothing is saved when an error is answered.
 
-**Concurrency.** Positions, issues (with their options) and sources carry a `version`
-and a strong `ETag` of it. Every PUT, PATCH and DELETE of them (and every change of an
-issue's options) must send `If-Match` with the ETag it edited: without it the answer is
+**Concurrency.** Positions, issues (with their options), sources and proposals carry a
+`version` and a strong `ETag` of it. Every PUT, PATCH and DELETE of them (and every change
+of an issue's options or a proposal's terms) must send `If-Match` with the ETag it edited: without it the answer is
 428; with a stale one, 412 with the current representation in `current`, and nothing
 changes. GET answers 304 to a matching `If-None-Match` on details, gap summaries and the
 dashboard.

@@ -9,6 +9,7 @@ from positions.api import (
     RevisionViewSet,
     SourceViewSet,
 )
+from positions.proposal_api import ProposalRevisionViewSet, ProposalViewSet
 from talks.api import PartyViewSet, RoundViewSet, TalkDashboardViewSet, TalkViewSet
 
 from .api import DocsView, MeViewSet, SchemaView, not_found
@@ -63,6 +64,38 @@ v1 = [
     path("revisions/", RevisionViewSet.as_view(LIST), name="revision-list"),
     path("sources/", SourceViewSet.as_view(LIST_CREATE), name="source-list"),
     path("sources/<int:pk>/", SourceViewSet.as_view(DETAIL_EDIT_DELETE), name="source-detail"),
+    path("proposals/", ProposalViewSet.as_view(LIST_CREATE), name="proposal-list"),
+    path(
+        "proposals/suggest/",
+        ProposalViewSet.as_view({"post": "suggest"}),
+        name="proposal-suggest",
+    ),
+    path("proposals/<int:pk>/", ProposalViewSet.as_view(DETAIL_EDIT), name="proposal-detail"),
+    path(
+        "proposals/<int:pk>/terms/<slug:issue_key>/<int:phase>/",
+        ProposalViewSet.as_view({"put": "term_set", "delete": "term_remove"}),
+        name="proposal-term",
+    ),
+    path(
+        "proposals/<int:pk>/copy/",
+        ProposalViewSet.as_view({"post": "copy"}),
+        name="proposal-copy",
+    ),
+    path(
+        "proposals/<int:pk>/evaluation/",
+        ProposalViewSet.as_view({"get": "evaluation"}),
+        name="proposal-evaluation",
+    ),
+    path(
+        "proposals/<int:pk>/compare/",
+        ProposalViewSet.as_view({"get": "compare"}),
+        name="proposal-compare",
+    ),
+    path(
+        "proposals/<int:proposal_pk>/revisions/",
+        ProposalRevisionViewSet.as_view(LIST),
+        name="proposal-revisions",
+    ),
     path("gaps/", GapSummaryViewSet.as_view(LIST), name="gap-list"),
     path("gaps/<int:issue_pk>/<slug:layer>/", GapSummaryViewSet.as_view(DETAIL), name="gap-detail"),
     path(

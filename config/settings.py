@@ -276,6 +276,7 @@ SPECTACULAR_SETTINGS = {
         "PositionStatusEnum": "positions.models.Position.Status",
         "GapStatusEnum": "issues.models.GapSummary.Status",
         "InterfaceEnum": "positions.models.Interface",
+        "ProposalStatusEnum": "positions.models.Proposal.Status",
     },
 }
 

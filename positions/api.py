@@ -50,6 +50,7 @@ from talks.models import Party, Talk
 from . import selectors
 from .models import Interface, Position, PositionRevision, Source
 from .services import (
+    LinkInput,
     PositionConflict,
     PositionInput,
     SourceConflict,
@@ -66,6 +67,11 @@ from .services import (
 
 FIXED_ON_POSITION = "A position's {field} cannot change: withdraw it and create another."
 VALUE_TYPE = "Enter a number, or the key of one of the issue's options."
+LINK_SHAPE = (
+    "Give either `options` (on an issue with options) or `low` and `high` (on a numeric issue)."
+)
+LINK_BOUND = "Give both ends of the range."
+NUMBER_FINITE = "Enter a finite number."
 
 # --- Fields ---------------------------------------------------------------------------------
 
@@ -98,6 +104,44 @@ class ScaleValueField(serializers.Field):
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+class FiniteFloatField(serializers.FloatField):
+    def to_internal_value(self, data: Any) -> float:
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            raise serializers.ValidationError(NUMBER_FINITE)
+        return value
+
+
+class LinkSerializer(serializers.Serializer):
+    """ "This position holds only if issue `issue` lands within ...": a set of options or a
+    range. Whether it fits that issue's scale is the service's to say."""
+
+    issue = serializers.SlugField(max_length=80, help_text="The key of the issue it depends on.")
+    options = serializers.ListField(
+        child=serializers.CharField(max_length=60),
+        required=False,
+        max_length=200,
+        help_text="Ordinal or categorical issue: the option keys it must land on.",
+    )
+    low = FiniteFloatField(required=False, help_text="Numeric issue: the lowest it may land at.")
+    high = FiniteFloatField(required=False, help_text="Numeric issue: the highest.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        ranged = "low" in attrs or "high" in attrs
+        if ranged == ("options" in attrs):
+            raise serializers.ValidationError(LINK_SHAPE)
+        for bound in ("low", "high"):
+            if ranged and bound not in attrs:
+                raise serializers.ValidationError({bound: [LINK_BOUND]})
+        return attrs
+
+
+def _link_input(link: dict[str, Any]) -> LinkInput:
+    if "options" in link:
+        return LinkInput(issue=link["issue"], within=frozenset(link["options"]))
+    return LinkInput(issue=link["issue"], within=(link["low"], link["high"]))
 
 
 # --- Representations ------------------------------------------------------------------------
@@ -148,6 +192,7 @@ _SNAPSHOT_FIELDS = (
     "priority",
     "rationale",
     "conditions",
+    "links",
     "confidence",
     "status",
     "sources",
@@ -173,6 +218,10 @@ class PositionSerializer(serializers.Serializer):
     priority = serializers.IntegerField(help_text="How much the party cares, 1 to 5.")
     rationale = serializers.CharField(allow_blank=True)
     conditions = serializers.CharField(allow_blank=True)
+    links = LinkSerializer(
+        many=True,
+        help_text="Linked conditions: the position holds only if each issue lands within.",
+    )
     confidence = serializers.ChoiceField(Position.Confidence.choices)
     status = serializers.ChoiceField(Position.Status.choices)
     sources = serializers.ListField(child=serializers.IntegerField(), help_text="Source ids.")
@@ -205,7 +254,8 @@ POSITION_EXAMPLE = {
     "acceptable": [],
     "priority": 4,
     "rationale": "Public statements cap the ratio.",
-    "conditions": "",
+    "conditions": "Only with a phased withdrawal.",
+    "links": [{"issue": "withdrawal", "options": ["phased", "full-security"]}],
     "confidence": "medium",
     "status": "stated",
     "sources": [1],
@@ -228,6 +278,12 @@ class _PositionContentSerializer(serializers.Serializer):
     priority = serializers.IntegerField(required=False)
     rationale = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     conditions = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    links = LinkSerializer(
+        many=True,
+        required=False,
+        max_length=20,
+        help_text="Linked conditions; replaces the position's (send [] to drop them all).",
+    )
     confidence = serializers.ChoiceField(Position.Confidence.choices, required=False)
     status = serializers.ChoiceField(Position.Status.choices, required=False)
     sources = serializers.ListField(
@@ -273,6 +329,8 @@ def _input_from(base: PositionInput, data: dict[str, Any]) -> PositionInput:
             changes[name] = data[name]
     if "acceptable" in data:
         changes["acceptable"] = frozenset(data["acceptable"])
+    if "links" in data:
+        changes["links"] = tuple(_link_input(link) for link in data["links"])
     if "sources" in data:
         changes["source_ids"] = tuple(dict.fromkeys(data["sources"]))
     return base.with_changes(**changes)
@@ -406,6 +464,17 @@ class RevisionFilter(_PositionFilterBase):
         responses={200: PositionSerializer, **WRITE_ERRORS},
         examples=[
             example("Move the red line", {"red_line": 35, "note": "Reported shift."}, request=True),
+            example(
+                "Link it to another issue",
+                {
+                    "links": [
+                        {"issue": "withdrawal", "options": ["complete"]},
+                        {"issue": "ceasefire", "low": 180, "high": 365},
+                    ],
+                    "note": "Hamas ties this to a complete withdrawal and a long ceasefire.",
+                },
+                request=True,
+            ),
             example("Changed", POSITION_EXAMPLE),
         ],
     ),

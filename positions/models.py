@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
 from audit.append_only import AppendOnlyError, AppendOnlyQuerySet
@@ -224,6 +224,10 @@ class Proposal(models.Model):
     superseded_by = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="supersedes"
     )
+    # The proposal this one was drafted from (positions.services.proposal_copy), if any.
+    copied_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies"
+    )
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
@@ -242,6 +246,14 @@ class Proposal(models.Model):
                 name="proposal_status_valid",
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="proposal_version_positive"),
+            # Only a superseded proposal names its successor, and never itself.
+            models.CheckConstraint(
+                condition=Q(superseded_by__isnull=True) | Q(status="superseded"),
+                name="proposal_superseded_by_status",
+            ),
+            models.CheckConstraint(
+                condition=~Q(superseded_by=F("pk")), name="proposal_not_superseded_by_itself"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,12 +2,13 @@
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
-from issues import evaluation
+from issues import evaluation, gaps
 from issues.models import Issue
 from issues.selectors import talk_gap_inputs
 from talks.models import Membership, Talk, TalkParty
@@ -130,43 +131,93 @@ def position_get_for_talk(*, talk: Talk, pk: int) -> Position | None:
 VIEWER_PROPOSAL_STATUSES = (Proposal.Status.SHARED,)
 
 
+def _viewer_only(role: str | None) -> bool:
+    return role == Membership.Role.VIEWER
+
+
 def proposal_list_for_member(*, talk: Talk, membership: Membership) -> QuerySet[Proposal]:
     """The talk's proposals this member may read: viewers see shared ones only."""
-    qs = Proposal.objects.filter(talk=talk).select_related("mediator", "created_by", "updated_by")
-    if membership.role == Membership.Role.VIEWER:
+    qs = Proposal.objects.filter(talk=talk).select_related(
+        "talk", "mediator", "created_by", "updated_by", "superseded_by", "copied_from"
+    )
+    if _viewer_only(membership.role):
         qs = qs.filter(status__in=VIEWER_PROPOSAL_STATUSES)
     return qs.order_by("-updated_at", "-pk")
 
 
-def proposal_get_for_member(*, talk: Talk, membership: Membership, pk: int) -> Proposal:
-    proposal = (
-        proposal_list_for_member(talk=talk, membership=membership)
-        .prefetch_related(
-            "phases",
-            Prefetch(
-                "terms", queryset=ProposalTerm.objects.select_related("issue", "value_option")
-            ),
-        )
-        .filter(pk=pk)
-        .first()
+def _with_content(qs: QuerySet[Proposal]) -> QuerySet[Proposal]:
+    return qs.prefetch_related(
+        "phases",
+        Prefetch("terms", queryset=ProposalTerm.objects.select_related("issue", "value_option")),
     )
+
+
+def proposal_get_for_member(*, talk: Talk, membership: Membership, pk: int) -> Proposal:
+    """One proposal the member may read, with its phases and terms; 404 otherwise."""
+    readable = _with_content(proposal_list_for_member(talk=talk, membership=membership))
+    proposal = readable.filter(pk=pk).first()
     if proposal is None:
         raise Http404("No such proposal.")
     return proposal
 
 
-def proposal_revisions(*, proposal: Proposal) -> QuerySet[ProposalRevision]:
-    return (
-        ProposalRevision.objects.filter(proposal=proposal).select_related("by").order_by("-version")
+def proposal_list_visible(*, roles: Mapping[int, str]) -> QuerySet[Proposal]:
+    """Proposals of every talk in `roles` (talk id -> role), shared ones only where the
+    role is viewer; with what a listing shows."""
+    viewing = sorted(t for t, r in roles.items() if _viewer_only(r))
+    full = sorted(t for t, r in roles.items() if not _viewer_only(r))
+    condition = Q(talk_id__in=full) | Q(talk_id__in=viewing, status__in=VIEWER_PROPOSAL_STATUSES)
+    return _with_content(
+        Proposal.objects.filter(condition).select_related(
+            "talk", "mediator", "created_by", "updated_by", "superseded_by", "copied_from"
+        )
     )
 
 
+def proposal_revisions(
+    *, proposal: Proposal, role: str | None = None
+) -> QuerySet[ProposalRevision]:
+    """A proposal's history, newest first. A viewer sees only the versions that were shared:
+    what the mediators drafted before is theirs."""
+    qs = ProposalRevision.objects.filter(proposal=proposal)
+    if _viewer_only(role):
+        qs = qs.filter(snapshot__status__in=VIEWER_PROPOSAL_STATUSES)
+    return qs.select_related("by").order_by("-version")
+
+
+def proposal_revision_snapshot(
+    *, proposal: Proposal, version: int, role: str | None = None
+) -> dict[str, Any] | None:
+    """The proposal as saved at `version`, if the member may read that version."""
+    revision = proposal_revisions(proposal=proposal, role=role).filter(version=version).first()
+    return None if revision is None else dict(revision.snapshot)
+
+
 def proposals_on_issue(*, issue: Issue, membership: Membership) -> QuerySet[Proposal]:
-    """Proposals (readable by the member) with a term on `issue`."""
+    """Proposals (readable by the member) with a term on `issue`; each carries those terms
+    in `issue_terms`, by phase."""
     return (
         proposal_list_for_member(talk=issue.talk, membership=membership)
-        .filter(terms__issue=issue)
-        .distinct()
+        .filter(pk__in=ProposalTerm.objects.filter(issue=issue).values("proposal_id"))
+        .prefetch_related(
+            Prefetch(
+                "terms",
+                queryset=ProposalTerm.objects.filter(issue=issue)
+                .select_related("issue", "value_option")
+                .order_by("phase"),
+                to_attr="issue_terms",
+            )
+        )
+    )
+
+
+def proposal_terms_on_issue(*, issue: Issue, membership: Membership) -> QuerySet[ProposalTerm]:
+    """The terms readable proposals set on `issue`, with their proposals (one query)."""
+    terms = ProposalTerm.objects.filter(issue=issue)
+    if _viewer_only(membership.role):
+        terms = terms.filter(proposal__status__in=VIEWER_PROPOSAL_STATUSES)
+    return terms.select_related("proposal__mediator", "value_option", "issue").order_by(
+        "-proposal__updated_at", "proposal_id", "phase"
     )
 
 
@@ -210,18 +261,63 @@ def talk_conditions(*, talk_id: int, layer: str) -> list[evaluation.Condition]:
     return conditions
 
 
+@dataclass(frozen=True)
+class PackageInputs:
+    """What evaluating any package of a talk on one layer needs: read once, evaluate many."""
+
+    issues: tuple[gaps.IssueInput, ...]
+    conditions: tuple[evaluation.Condition, ...]
+
+    def split(
+        self, terms: Sequence[evaluation.Term]
+    ) -> tuple[list[evaluation.Term], list[tuple[evaluation.Term, str]]]:
+        """The terms the engine can evaluate, and the others with the reason: an issue removed
+        or a scale changed since the term was set (an old version can hold either)."""
+        by_key = {issue.key: issue for issue in self.issues}
+        valid: list[evaluation.Term] = []
+        invalid: list[tuple[evaluation.Term, str]] = []
+        seen: set[tuple[str, int]] = set()
+        for term in terms:
+            issue = by_key.get(term.issue_key)
+            if issue is None:
+                invalid.append((term, evaluation.UNKNOWN_ISSUE))
+                continue
+            problems = evaluation.validate_term(issue.scale, term.phase, term.value)
+            if problems:
+                invalid.append((term, problems.get("value") or problems["phase"]))
+                continue
+            if (term.issue_key, term.phase) in seen:
+                invalid.append((term, evaluation.DUPLICATE_TERM))
+                continue
+            seen.add((term.issue_key, term.phase))
+            valid.append(term)
+        return valid, invalid
+
+    def evaluate(self, terms: Sequence[evaluation.Term]) -> evaluation.PackageEvaluation:
+        valid, _ = self.split(terms)
+        return evaluation.evaluate_package(self.issues, valid, self.conditions)
+
+
+def package_inputs(*, talk: Talk, layer: str) -> PackageInputs:
+    """The talk's current positions and linkages on one layer, as engine input (fixed
+    queries). A linkage that no longer fits its issue's scale is left out."""
+    issues = talk_gap_inputs(talk_id=talk.pk, layer=layer)
+    by_key = {issue.key: issue for issue in issues}
+    conditions = tuple(
+        c
+        for c in talk_conditions(talk_id=talk.pk, layer=layer)
+        if c.issue_key in by_key
+        and c.on_issue_key in by_key
+        and not evaluation.validate_condition(by_key[c.on_issue_key].scale, c.within)
+    )
+    return PackageInputs(issues=tuple(issues), conditions=conditions)
+
+
 def package_evaluate(
     *, talk: Talk, terms: Sequence[evaluation.Term], layer: str
 ) -> evaluation.PackageEvaluation:
     """Evaluate a package against the talk's current positions on one layer."""
-    inputs = talk_gap_inputs(talk_id=talk.pk, layer=layer)
-    known = {i.key for i in inputs}
-    conditions = [
-        c
-        for c in talk_conditions(talk_id=talk.pk, layer=layer)
-        if c.issue_key in known and c.on_issue_key in known
-    ]
-    return evaluation.evaluate_package(inputs, terms, conditions)
+    return package_inputs(talk=talk, layer=layer).evaluate(terms)
 
 
 def proposal_compare(

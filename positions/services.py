@@ -5,7 +5,7 @@ summary are saved together, or nothing is.
 """
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -553,20 +553,31 @@ def source_delete(*, source: Source, based_on_version: int, by: AbstractBaseUser
 # --- Proposals ----------------------------------------------------------------------------
 
 PROPOSAL_MEDIATOR = "Choose one of the talk's mediating parties."
-PROPOSAL_CLOSED = "A {status} proposal can no longer be changed; start a new one."
+PROPOSAL_CLOSED = "A {status} proposal can no longer be changed; copy it into a new draft."
 PROPOSAL_STATUS = "A proposal cannot go from {old} to {new}."
 PROPOSAL_STATUS_UNKNOWN = "Status is one of: draft, shared, withdrawn, superseded."
+PROPOSAL_TITLE_REQUIRED = "Give the proposal a title."
+PROPOSAL_TITLE_TOO_LONG = "Keep the title under 200 characters."
+PROPOSAL_SUMMARY_TOO_LONG = "Keep the summary under 5,000 characters."
+SUPERSEDED_BY_REQUIRED = "Say which proposal supersedes this one."
+SUPERSEDED_BY_UNEXPECTED = "Only a superseded proposal names the proposal that replaces it."
+SUPERSEDED_BY_INVALID = "Choose another draft or shared proposal of this talk."
 PHASES_REQUIRED = "A proposal has at least one phase."
 PHASES_NUMBERING = "Number the phases 1, 2, 3 ... in order, without gaps."
 PHASES_TOO_MANY = "At most {limit} phases."
+PHASE_TEXT_TOO_LONG = "Keep phase titles under 200 and triggers under 2,000 characters."
+PHASE_NOT_FOUND = "The proposal has no phase {number}."
+PHASE_LAST = "A proposal keeps at least one phase; change this one instead."
 TERM_UNKNOWN_ISSUE = "Term {n}: '{issue}' is not an issue of this talk."
 TERM_PHASE_UNKNOWN = "Term {n} ({issue}): phase {phase} is not one of the proposal's phases."
 TERM_DUPLICATE = "Term {n} ({issue}): the proposal already sets this issue in phase {phase}."
 TERM_INVALID = "Term {n} ({issue}): {message}"
 TERM_NOT_FOUND = "The proposal sets no term on '{issue}' in phase {phase}."
+VERSION_NOT_FOUND = "The proposal has no version {version}."
 PHASES_LIMIT = 10
+COPY_SUFFIX = " (revised)"
 
-_OPEN_STATUSES = {Proposal.Status.DRAFT, Proposal.Status.SHARED}
+OPEN_STATUSES = frozenset({Proposal.Status.DRAFT, Proposal.Status.SHARED})
 _TRANSITIONS = {
     Proposal.Status.DRAFT: set(Proposal.Status.values),
     Proposal.Status.SHARED: {
@@ -603,50 +614,82 @@ class ProposalInput:
     status: str = Proposal.Status.DRAFT
     phases: tuple[PhaseInput, ...] = (PhaseInput(1),)
     terms: tuple[TermInput, ...] = ()
+    superseded_by_id: int | None = None
 
     def with_changes(self, **changes: Any) -> "ProposalInput":
         return replace(self, **changes)
 
 
+def _proposal_terms(proposal: Proposal) -> list[ProposalTerm]:
+    """The saved terms in issue order then phase, through a prefetch when there is one."""
+    if "terms" in getattr(proposal, "_prefetched_objects_cache", {}):
+        terms = list(proposal.terms.all())
+    else:
+        terms = list(proposal.terms.select_related("issue", "value_option"))
+    return sorted(terms, key=lambda t: (t.issue.order, t.issue.key, t.phase))
+
+
 def proposal_snapshot(proposal: Proposal) -> dict[str, Any]:
     """The saved state of a proposal as plain data (stored on every revision)."""
-    terms = sorted(proposal.terms.all(), key=lambda t: (t.issue.order, t.issue.key, t.phase))
     return {
         "title": proposal.title,
         "summary": proposal.summary,
         "mediator": proposal.mediator.name,
         "mediator_id": proposal.mediator_id,
         "status": proposal.status,
+        "superseded_by": proposal.superseded_by_id,
         "phases": [
             {"number": ph.number, "title": ph.title, "trigger": ph.trigger}
             for ph in sorted(proposal.phases.all(), key=lambda ph: ph.number)
         ],
-        "terms": [{"issue": t.issue.key, "phase": t.phase, "value": t.value} for t in terms],
+        "terms": [
+            {"issue": t.issue.key, "phase": t.phase, "value": t.value}
+            for t in _proposal_terms(proposal)
+        ],
     }
 
 
-def proposal_input_from(proposal: Proposal) -> ProposalInput:
-    snap = proposal_snapshot(proposal)
+def proposal_input_from_snapshot(snap: Mapping[str, Any]) -> ProposalInput:
+    """A stored snapshot (of any version) as input for a new save."""
     return ProposalInput(
         title=snap["title"],
         mediator_id=snap["mediator_id"],
-        summary=snap["summary"],
+        summary=snap.get("summary", ""),
         status=snap["status"],
-        phases=tuple(PhaseInput(**ph) for ph in snap["phases"]),
-        terms=tuple(TermInput(**t) for t in snap["terms"]),
+        phases=tuple(PhaseInput(**ph) for ph in snap.get("phases", [])),
+        terms=tuple(TermInput(**t) for t in snap.get("terms", [])),
+        superseded_by_id=snap.get("superseded_by"),
     )
 
 
-def _proposal_errors(talk: Talk, data: ProposalInput) -> dict[str, str]:
+def proposal_input_from(proposal: Proposal) -> ProposalInput:
+    return proposal_input_from_snapshot(proposal_snapshot(proposal))
+
+
+def _proposal_errors(
+    talk: Talk, data: ProposalInput, proposal: Proposal | None = None
+) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not data.title.strip():
-        errors["title"] = "Give the proposal a title."
-    elif len(data.title) > 200:
-        errors["title"] = "Keep the title under 200 characters."
+        errors["title"] = PROPOSAL_TITLE_REQUIRED
+    elif len(data.title.strip()) > 200:
+        errors["title"] = PROPOSAL_TITLE_TOO_LONG
     if len(data.summary) > 5000:
-        errors["summary"] = "Keep the summary under 5,000 characters."
+        errors["summary"] = PROPOSAL_SUMMARY_TOO_LONG
     if data.status not in Proposal.Status.values:
         errors["status"] = PROPOSAL_STATUS_UNKNOWN
+    elif data.status == Proposal.Status.SUPERSEDED:
+        successors = Proposal.objects.filter(
+            talk=talk, pk=data.superseded_by_id, status__in=OPEN_STATUSES
+        )
+        if proposal is not None:
+            successors = successors.exclude(pk=proposal.pk)
+        if data.superseded_by_id is None:
+            errors["superseded_by"] = SUPERSEDED_BY_REQUIRED
+        elif not successors.exists():
+            errors["superseded_by"] = SUPERSEDED_BY_INVALID
+    elif data.superseded_by_id is not None:
+        errors["superseded_by"] = SUPERSEDED_BY_UNEXPECTED
     if not TalkParty.objects.filter(
         talk=talk, party_id=data.mediator_id, role=TalkParty.Role.MEDIATOR
     ).exists():
@@ -659,7 +702,7 @@ def _proposal_errors(talk: Talk, data: ProposalInput) -> dict[str, str]:
     elif sorted(numbers) != list(range(1, len(numbers) + 1)):
         errors["phases"] = PHASES_NUMBERING
     elif any(len(ph.title) > 200 or len(ph.trigger) > 2000 for ph in data.phases):
-        errors["phases"] = "Keep phase titles under 200 and triggers under 2,000 characters."
+        errors["phases"] = PHASE_TEXT_TOO_LONG
     issues = {
         issue.key: issue for issue in Issue.objects.filter(talk=talk).prefetch_related("options")
     }
@@ -757,7 +800,13 @@ def _proposal_record(
         user=by,
         interface=via,
     )
+    # The talk's pages list its proposals: their cached answers and ETags go stale.
+    talk_touch(talk_id=proposal.talk_id)
     return revision
+
+
+def _note_errors(note: str) -> dict[str, str]:
+    return {"note": NOTE_TOO_LONG} if len(note) > 2000 else {}
 
 
 @transaction.atomic
@@ -768,11 +817,13 @@ def proposal_create(
     by: AbstractBaseUser | None,
     via: str,
     note: str = "",
+    copied_from: Proposal | None = None,
 ) -> Proposal:
     """Draft a new proposal (version 1, with its first revision)."""
     errors = _proposal_errors(talk, data)
     if data.status not in (Proposal.Status.DRAFT, Proposal.Status.SHARED):
         errors.setdefault("status", PROPOSAL_STATUS.format(old="new", new=data.status))
+    errors.update(_note_errors(note))
     if errors:
         raise ValidationError(errors)
     proposal = Proposal.objects.create(
@@ -781,6 +832,7 @@ def proposal_create(
         summary=data.summary,
         mediator_id=data.mediator_id,
         status=data.status,
+        copied_from=copied_from,
         created_by=by,
         updated_by=by,
         updated_at=timezone.now(),
@@ -801,6 +853,43 @@ def _lock_proposal(proposal: Proposal, based_on_version: int) -> Proposal:
     return current
 
 
+def _proposal_save(
+    current: Proposal, data: ProposalInput, *, by: Any, via: str, note: str
+) -> Proposal:
+    """Save `data` over the locked, current proposal as its next version (if it changes it)."""
+    if current.status not in OPEN_STATUSES:
+        raise ValidationError(
+            {"status": PROPOSAL_CLOSED.format(status=current.get_status_display().lower())}
+        )
+    errors = _proposal_errors(current.talk, data, current)
+    if "status" not in errors and data.status not in _TRANSITIONS[current.status]:
+        errors["status"] = PROPOSAL_STATUS.format(old=current.status, new=data.status)
+    errors.update(_note_errors(note))
+    if errors:
+        raise ValidationError(errors)
+    numeric = set(
+        Issue.objects.filter(talk_id=current.talk_id, scale_kind=ScaleKind.NUMERIC).values_list(
+            "key", flat=True
+        )
+    )
+    before = proposal_snapshot(current)
+    if _normalized(proposal_input_from_snapshot(before), numeric) == _normalized(data, numeric):
+        return current  # Nothing changed: no new version, no revision.
+    current.title = data.title.strip()
+    current.summary = data.summary
+    current.mediator_id = data.mediator_id
+    current.status = data.status
+    current.superseded_by_id = data.superseded_by_id
+    _proposal_write(current, data)
+    current.mediator = Party.objects.get(pk=data.mediator_id)
+    current.version += 1
+    current.updated_at = timezone.now()
+    current.updated_by = by
+    current.save()
+    _proposal_record(proposal=current, before=before, by=by, via=via, note=note or "Edited.")
+    return current
+
+
 @transaction.atomic
 def proposal_update(
     *,
@@ -813,35 +902,28 @@ def proposal_update(
 ) -> Proposal:
     """Replace a proposal's content (terms, phases, status). Refused if stale or closed."""
     current = _lock_proposal(proposal, based_on_version)
-    if current.status not in _OPEN_STATUSES:
-        raise ValidationError(
-            {"status": PROPOSAL_CLOSED.format(status=current.get_status_display().lower())}
-        )
-    errors = _proposal_errors(current.talk, data)
-    if "status" not in errors and data.status not in _TRANSITIONS[current.status]:
-        errors["status"] = PROPOSAL_STATUS.format(old=current.status, new=data.status)
-    if errors:
-        raise ValidationError(errors)
-    numeric = set(
-        Issue.objects.filter(talk_id=current.talk_id, scale_kind=ScaleKind.NUMERIC).values_list(
-            "key", flat=True
-        )
-    )
-    if _normalized(proposal_input_from(current), numeric) == _normalized(data, numeric):
-        return current  # Nothing changed: no new version, no revision.
-    before = proposal_snapshot(current)
-    current.title = data.title.strip()
-    current.summary = data.summary
-    current.mediator_id = data.mediator_id
-    current.status = data.status
-    _proposal_write(current, data)
-    current.mediator = Party.objects.get(pk=data.mediator_id)
-    current.version += 1
-    current.updated_at = timezone.now()
-    current.updated_by = by
-    current.save()
-    _proposal_record(proposal=current, before=before, by=by, via=via, note=note or "Edited.")
-    return current
+    return _proposal_save(current, data, by=by, via=via, note=note)
+
+
+@transaction.atomic
+def _proposal_edit(
+    *,
+    proposal: Proposal,
+    based_on_version: int,
+    edit: Callable[[ProposalInput], ProposalInput],
+    by: AbstractBaseUser | None,
+    via: str,
+    note: str,
+) -> Proposal:
+    """Apply `edit` to the proposal as it stands under the lock, never to a copy read earlier."""
+    current = _lock_proposal(proposal, based_on_version)
+    return _proposal_save(current, edit(proposal_input_from(current)), by=by, via=via, note=note)
+
+
+def _value_text(value: float | str) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def proposal_term_set(
@@ -851,18 +933,21 @@ def proposal_term_set(
     term: TermInput,
     by: AbstractBaseUser | None,
     via: str,
+    note: str = "",
 ) -> Proposal:
     """Set (add or change) one term, e.g. from the builder."""
-    data = proposal_input_from(proposal)
-    terms = [t for t in data.terms if (t.issue, t.phase) != (term.issue, term.phase)]
-    terms.append(term)
-    return proposal_update(
+
+    def edit(data: ProposalInput) -> ProposalInput:
+        terms = [t for t in data.terms if (t.issue, t.phase) != (term.issue, term.phase)]
+        return data.with_changes(terms=(*terms, term))
+
+    return _proposal_edit(
         proposal=proposal,
         based_on_version=based_on_version,
-        data=data.with_changes(terms=tuple(terms)),
+        edit=edit,
         by=by,
         via=via,
-        note=f"Term on {term.issue}, phase {term.phase}, set to {term.value}.",
+        note=note or f"Term on {term.issue}, phase {term.phase}, set to {_value_text(term.value)}.",
     )
 
 
@@ -874,18 +959,120 @@ def proposal_term_remove(
     phase: int,
     by: AbstractBaseUser | None,
     via: str,
+    note: str = "",
 ) -> Proposal:
-    data = proposal_input_from(proposal)
-    terms = tuple(t for t in data.terms if (t.issue, t.phase) != (issue, phase))
-    if len(terms) == len(data.terms):
-        raise ValidationError({"terms": TERM_NOT_FOUND.format(issue=issue, phase=phase)})
-    return proposal_update(
+    def edit(data: ProposalInput) -> ProposalInput:
+        terms = tuple(t for t in data.terms if (t.issue, t.phase) != (issue, phase))
+        if len(terms) == len(data.terms):
+            raise ValidationError({"terms": TERM_NOT_FOUND.format(issue=issue, phase=phase)})
+        return data.with_changes(terms=terms)
+
+    return _proposal_edit(
         proposal=proposal,
         based_on_version=based_on_version,
-        data=data.with_changes(terms=terms),
+        edit=edit,
         by=by,
         via=via,
-        note=f"Term on {issue}, phase {phase}, removed.",
+        note=note or f"Term on {issue}, phase {phase}, removed.",
+    )
+
+
+def proposal_phase_set(
+    *,
+    proposal: Proposal,
+    based_on_version: int,
+    phase: PhaseInput,
+    by: AbstractBaseUser | None,
+    via: str,
+) -> Proposal:
+    """Retitle a phase or change its trigger; a number one past the last adds a phase."""
+
+    def edit(data: ProposalInput) -> ProposalInput:
+        numbers = [ph.number for ph in data.phases]
+        if phase.number not in numbers and phase.number != len(numbers) + 1:
+            raise ValidationError({"phases": PHASE_NOT_FOUND.format(number=phase.number)})
+        kept = tuple(ph for ph in data.phases if ph.number != phase.number)
+        return data.with_changes(phases=(*kept, phase))
+
+    return _proposal_edit(
+        proposal=proposal,
+        based_on_version=based_on_version,
+        edit=edit,
+        by=by,
+        via=via,
+        note=f"Phase {phase.number}: {phase.title or 'untitled'}.",
+    )
+
+
+def proposal_phase_remove(
+    *,
+    proposal: Proposal,
+    based_on_version: int,
+    number: int,
+    by: AbstractBaseUser | None,
+    via: str,
+) -> Proposal:
+    """Remove a phase with its terms; the later phases move up one number, terms with them."""
+
+    def edit(data: ProposalInput) -> ProposalInput:
+        if number not in [ph.number for ph in data.phases]:
+            raise ValidationError({"phases": PHASE_NOT_FOUND.format(number=number)})
+        if len(data.phases) == 1:
+            raise ValidationError({"phases": PHASE_LAST})
+
+        def moved(n: int) -> int:
+            return n - 1 if n > number else n
+
+        return data.with_changes(
+            phases=tuple(
+                replace(ph, number=moved(ph.number)) for ph in data.phases if ph.number != number
+            ),
+            terms=tuple(replace(t, phase=moved(t.phase)) for t in data.terms if t.phase != number),
+        )
+
+    return _proposal_edit(
+        proposal=proposal,
+        based_on_version=based_on_version,
+        edit=edit,
+        by=by,
+        via=via,
+        note=f"Phase {number} removed, with its terms.",
+    )
+
+
+@transaction.atomic
+def proposal_copy(
+    *,
+    proposal: Proposal,
+    by: AbstractBaseUser | None,
+    via: str,
+    title: str = "",
+    version: int | None = None,
+) -> Proposal:
+    """A new draft with the proposal's content (its current version, or an earlier one), e.g.
+    to revise a proposal already shared, or to start again from an older version."""
+    if version is None:
+        current = Proposal.objects.select_related("mediator").get(pk=proposal.pk)
+        snapshot = proposal_snapshot(current)
+        version = current.version
+    else:
+        revision = ProposalRevision.objects.filter(proposal=proposal, version=version).first()
+        if revision is None:
+            raise ValidationError({"version": VERSION_NOT_FOUND.format(version=version)})
+        snapshot = revision.snapshot
+    source = proposal_input_from_snapshot(snapshot)
+    data = source.with_changes(
+        title=title.strip() or source.title[: 200 - len(COPY_SUFFIX)] + COPY_SUFFIX,
+        status=Proposal.Status.DRAFT,
+        superseded_by_id=None,
+    )
+    return proposal_create(
+        talk=proposal.talk,
+        data=data,
+        by=by,
+        via=via,
+        note=f"Copied from “{snapshot['title']}” (version {version}).",
+        copied_from=proposal,
     )
 
 
@@ -908,15 +1095,19 @@ def proposal_suggest(
         TermInput(issue=t.issue_key, phase=t.phase, value=t.value)
         for t in evaluation.suggest_package(inputs)
     )
+    left_out = [i.title for i in inputs if i.key not in {t.issue for t in terms}]
+    summary = (
+        f"Each issue at the bridging point of the {layer} positions: the point that asks "
+        "the least priority-weighted concession of the principals."
+    )
+    if left_out:
+        summary += f" Left out for want of positions: {', '.join(left_out)}."
     return proposal_create(
         talk=talk,
         data=ProposalInput(
             title=title or f"Bridging package ({layer} positions)",
             mediator_id=mediator_id,
-            summary=(
-                f"Each issue at the bridging point of the {layer} positions: the point that asks "
-                "the least priority-weighted concession of the principals."
-            ),
+            summary=summary,
             terms=terms,
         ),
         by=by,
@@ -942,8 +1133,12 @@ __all__ = [
     "position_snapshot",
     "position_update",
     "position_validate",
+    "proposal_copy",
     "proposal_create",
     "proposal_input_from",
+    "proposal_input_from_snapshot",
+    "proposal_phase_remove",
+    "proposal_phase_set",
     "proposal_snapshot",
     "proposal_suggest",
     "proposal_term_remove",

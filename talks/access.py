@@ -21,6 +21,7 @@ from .models import Membership, Talk
 form_page = require_http_methods(["GET", "HEAD", "POST"])
 
 ANALYSTS_ONLY = "Only the talk's analysts can do this."
+PROPOSERS_ONLY = "Only the talk's mediators and analysts draft and change proposals."
 ASSESSED_HIDDEN = (
     "The assessed layer is shown to analysts and mediators only; "
     "you are seeing the declared positions."
@@ -37,6 +38,14 @@ def analyst_talk(request: HttpRequest, slug: str) -> tuple[Talk, Membership]:
     talk, membership = member_talk(request, slug)
     if not membership.can_edit_positions:
         raise PermissionDenied(ANALYSTS_ONLY)
+    return talk, membership
+
+
+def proposer_talk(request: HttpRequest, slug: str) -> tuple[Talk, Membership]:
+    """As `member_talk`, and 403 unless the user may draft the talk's proposals."""
+    talk, membership = member_talk(request, slug)
+    if not membership.can_write_proposals:
+        raise PermissionDenied(PROPOSERS_ONLY)
     return talk, membership
 
 

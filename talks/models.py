@@ -139,6 +139,10 @@ class Membership(models.Model):
     def can_see_assessed(self) -> bool:
         return self.role in ROLES_SEEING_ASSESSED
 
+    @property
+    def can_write_proposals(self) -> bool:
+        return self.role in {self.Role.ANALYST, self.Role.MEDIATOR}
+
 
 # Roles that read the assessed layer (the analysts' estimate of real limits) besides the
 # declared one.

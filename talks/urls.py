@@ -1,6 +1,7 @@
 from django.urls import path
 
 from issues import views as issue_views
+from positions import proposal_views
 from positions import views as position_views
 
 from . import views
@@ -10,6 +11,8 @@ app_name = "talks"
 talk = "talks/<slug:slug>/"
 issue = talk + "issues/<slug:key>/"
 option = issue + "options/<slug:option_key>/"
+proposals = talk + "proposals/"
+proposal = proposals + "<int:pk>/"
 
 urlpatterns = [
     path("", views.talk_list, name="list"),
@@ -34,4 +37,15 @@ urlpatterns = [
         position_views.position_withdraw,
         name="position_withdraw",
     ),
+    path(proposals, proposal_views.proposal_list, name="proposals"),
+    path(proposals + "new/", proposal_views.proposal_new, name="proposal_new"),
+    path(proposals + "suggest/", proposal_views.proposal_suggest_view, name="proposal_suggest"),
+    path(proposal, proposal_views.proposal_page, name="proposal"),
+    path(proposal + "edit/", proposal_views.proposal_builder, name="proposal_builder"),
+    path(proposal + "terms/", proposal_views.proposal_term, name="proposal_term"),
+    path(proposal + "phases/", proposal_views.proposal_phase, name="proposal_phase"),
+    path(proposal + "details/", proposal_views.proposal_details, name="proposal_details"),
+    path(proposal + "status/", proposal_views.proposal_status, name="proposal_status"),
+    path(proposal + "copy/", proposal_views.proposal_copy_view, name="proposal_copy"),
+    path(proposal + "compare/", proposal_views.proposal_compare_view, name="proposal_compare"),
 ]

@@ -29,9 +29,17 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from audit.selectors import STAFF_PERMISSION
 from audit.services import audit_assessed_read
+from issues import gaps
 from issues.models import ScaleKind
 from issues.selectors import gap_history, issue_scale
-from positions.selectors import issue_revisions, source_list_for_talk, talk_revisions
+from positions import proposal_presenters
+from positions.selectors import (
+    issue_revisions,
+    proposal_list_for_member,
+    proposal_terms_on_issue,
+    source_list_for_talk,
+    talk_revisions,
+)
 
 from . import charts, presenters, selectors, services
 from .access import (
@@ -55,6 +63,7 @@ from .models import Membership, Talk
 
 CHANGES_SHOWN = 50
 TIMELINE_SHOWN = 100
+PROPOSALS_SHOWN = 5
 
 
 @require_safe
@@ -176,11 +185,16 @@ def _dashboard_context(
         compact=True,
         catalogue={issue.key: (issue, scale) for issue, scale in scales.values()},
     )
+    proposals = list(
+        proposal_list_for_member(talk=talk, membership=membership)[: PROPOSALS_SHOWN + 1]
+    )
     return {
         "talk": talk,
         "membership": membership,
         "state": state,
         "board": board,
+        "proposals": proposals[:PROPOSALS_SHOWN],
+        "more_proposals": len(proposals) > PROPOSALS_SHOWN,
         "table": [(row, list(zip(board.principals, row.cells, strict=True))) for row in board.rows],
         "blocking": [(b, rows_by_key.get(b.key)) for b in board.rollup.blocking],
         "zone_rows": [rows_by_key[k] for k in board.rollup.with_zone if k in rows_by_key],
@@ -275,7 +289,24 @@ def _issue_context(
         )
     bridging_point = (figures.get("bridging") or {}).get("point")
     blocking = figures.get("blocking") or {}
+    issue_proposals = proposal_presenters.issue_proposals(
+        issue=issue,
+        principals=principals,
+        positions=[
+            gaps.PartyPosition(
+                party=cell.party,
+                demand=cell.demand,
+                red_line=cell.red_line,
+                acceptable=frozenset(cell.acceptable),
+                priority=cell.priority,
+            )
+            for cell in row.cells
+            if cell
+        ],
+        terms=proposal_terms_on_issue(issue=issue, membership=membership),
+    )
     return {
+        "issue_proposals": issue_proposals,
         "talk": talk,
         "membership": membership,
         "state": state,

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from issues.models import GapSummary
+from positions.services import ProposalInput, TermInput, proposal_create
 from talks.models import Round
 from tests.api_support import ApiTalk, body
 from tests.factories import SourceFactory
@@ -42,6 +43,9 @@ class Target:
 
     kwargs: Callable[[Any], dict[str, Any]] = lambda f: {}
     assessed: bool = False  # on the assessed layer: hidden from viewers
+    hidden: bool = False  # hidden from viewers for another reason (a draft proposal)
+    query: str = ""  # the query string the request carries
+    writers: tuple[str, ...] = ("analyst",)  # the roles that may write
     bodies: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     if_match: Callable[[Any], int] | None = None  # the version a write names
     # For POST: the same body naming an object that does not exist, to compare with.
@@ -57,6 +61,40 @@ class Route:
 def _issue_version(f: ApiTalk, issue: Any) -> int:
     issue.refresh_from_db(fields=["version"])
     return issue.version
+
+
+def _proposal_body(f: ApiTalk) -> dict[str, Any]:
+    return {
+        "talk": "small",
+        "title": "Truce first",
+        "mediator": f.st.broker.pk,
+        "terms": [{"issue": "truce", "phase": 1, "value": 50}],
+        "note": "A first idea.",
+    }
+
+
+PROPOSERS = ("analyst", "mediator")
+
+
+def _proposal_targets(make: Callable[..., Target]) -> tuple[Target, ...]:
+    """The shared proposal (viewers read it) and the draft (hidden from them)."""
+    return (
+        make(lambda f: f.shared_proposal, hidden=False),
+        make(lambda f: f.draft_proposal, hidden=True),
+    )
+
+
+def _proposal_detail(pick: Callable[[Any], Any], hidden: bool) -> Target:
+    return Target(
+        lambda f: {"pk": pick(f).pk},
+        hidden=hidden,
+        writers=PROPOSERS,
+        bodies={
+            "PUT": lambda f: {"title": "Replaced", "mediator": f.st.broker.pk},
+            "PATCH": lambda f: {"summary": "Sharper.", "note": "n"},
+        },
+        if_match=lambda f: pick(f).version,
+    )
 
 
 def _position_body(f: ApiTalk) -> dict[str, Any]:
@@ -215,6 +253,77 @@ ROUTES: dict[str, Route] = {
             ),
         ),
     ),
+    "api:proposal-list": Route(
+        "collection",
+        (
+            Target(
+                writers=PROPOSERS,
+                bodies={"POST": _proposal_body},
+                unknown_body=lambda f: (
+                    {**_proposal_body(f), "talk": "no-such-talk"},
+                    "no-such-talk",
+                    "small",
+                ),
+            ),
+        ),
+    ),
+    "api:proposal-suggest": Route(
+        "collection",
+        (
+            Target(
+                writers=PROPOSERS,
+                bodies={"POST": lambda f: {"talk": "small", "mediator": f.st.broker.pk}},
+                unknown_body=lambda f: (
+                    {"talk": "no-such-talk", "mediator": f.st.broker.pk},
+                    "no-such-talk",
+                    "small",
+                ),
+            ),
+        ),
+    ),
+    "api:proposal-detail": Route("talk-object", _proposal_targets(_proposal_detail)),
+    "api:proposal-term": Route(
+        "talk-object",
+        _proposal_targets(
+            lambda pick, hidden: Target(
+                lambda f: {"pk": pick(f).pk, "issue_key": "truce", "phase": 1},
+                hidden=hidden,
+                writers=PROPOSERS,
+                bodies={"PUT": lambda f: {"value": 55}},
+                if_match=lambda f: pick(f).version,
+            )
+        ),
+    ),
+    "api:proposal-copy": Route(
+        "talk-object",
+        _proposal_targets(
+            lambda pick, hidden: Target(
+                lambda f: {"pk": pick(f).pk},
+                hidden=hidden,
+                writers=PROPOSERS,
+                bodies={"POST": lambda f: {}},
+            )
+        ),
+    ),
+    "api:proposal-evaluation": Route(
+        "talk-object",
+        (
+            *_proposal_targets(
+                lambda pick, hidden: Target(lambda f: {"pk": pick(f).pk}, hidden=hidden)
+            ),
+            Target(lambda f: {"pk": f.shared_proposal.pk}, assessed=True, query="layer=assessed"),
+        ),
+    ),
+    "api:proposal-compare": Route(
+        "talk-object",
+        _proposal_targets(lambda pick, hidden: Target(lambda f: {"pk": pick(f).pk}, hidden=hidden)),
+    ),
+    "api:proposal-revisions": Route(
+        "talk-object",
+        _proposal_targets(
+            lambda pick, hidden: Target(lambda f: {"proposal_pk": pick(f).pk}, hidden=hidden)
+        ),
+    ),
     "api:gap-list": Route("collection"),
     "api:gap-detail": Route(
         "talk-object",
@@ -282,6 +391,26 @@ def matrix_world(f: ApiTalk) -> ApiTalk:
     f.round = Round.objects.create(talk=f.st.talk, number=1, starts_on=dt.date(2026, 9, 1))
     f.spare_source = SourceFactory(talk=f.st.talk, title="Briefing")
     f.position = lambda assessed: f.north_truce_assessed if assessed else f.north_truce
+    st = f.st
+    f.shared_proposal = proposal_create(
+        talk=st.talk,
+        data=ProposalInput(
+            title="Shared package",
+            mediator_id=st.broker.pk,
+            status="shared",
+            terms=(TermInput("truce", 1, 50),),
+        ),
+        by=st.mediator,
+        via="web",
+    )
+    f.draft_proposal = proposal_create(
+        talk=st.talk,
+        data=ProposalInput(
+            title="Draft package", mediator_id=st.broker.pk, terms=(TermInput("truce", 1, 45),)
+        ),
+        by=st.mediator,
+        via="web",
+    )
     assert GapSummary.objects.filter(issue=f.st.numeric, computed_rev__gt=0).count() == 2
     return f
 
@@ -311,15 +440,17 @@ def _expected(route: Route, target: Target, method: str, role: str, supported: b
     if not supported:
         return {405}
     reading = method in ("GET", "HEAD")
+    # A read-only token acts for an analyst, and is refused every write.
+    writer = role in target.writers
     if route.kind == "personal":
         return {200}
     if route.kind == "collection":
         if reading:
             return {200}
-        if role == "analyst":
-            return {201}
         if role == "analyst-read-only":
             return {403}
+        if writer:
+            return {201}
         if role in STRANGERS:
             return {400}  # its references are unknown to them: compared below
         return {403}
@@ -328,11 +459,11 @@ def _expected(route: Route, target: Target, method: str, role: str, supported: b
         return {404}
     if role == "analyst-read-only" and not reading:
         return {403}
-    if target.assessed and role == "viewer":
+    if (target.assessed or target.hidden) and role == "viewer":
         return {404}
     if reading:
         return {200}
-    if role != "analyst":
+    if not writer:
         return {403}
     # A withdrawn position or removed source has no body (204); a removed option answers
     # with its issue (200).
@@ -359,6 +490,8 @@ def test_every_role_gets_exactly_what_access_allows_on_every_endpoint(world, cap
                 url = url.replace(f"<int:{key}>", str(value)).replace(f"<slug:{key}>", str(value))
             if route.kind == "fallback":
                 url = "/api/v2/nowhere/"
+            if target.query:
+                url += "?" + target.query
             for method in HTTP_METHODS:
                 is_supported = method in supported
                 if route.kind == "public" and not is_supported:
@@ -371,6 +504,7 @@ def test_every_role_gets_exactly_what_access_allows_on_every_endpoint(world, cap
                     allowed = _expected(route, target, method, role, is_supported)
                     cells[role] += 1
                     label = f"{method} {url} as {role}{' (assessed)' if target.assessed else ''}"
+                    label += " (hidden from viewers)" if target.hidden else ""
                     ok = response.status_code in allowed
                     granted = 200 <= response.status_code < 400
                     if granted and not any(200 <= s < 400 for s in allowed):

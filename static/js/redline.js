@@ -139,6 +139,27 @@
     initLinks();
   }
 
+  // A builder change that failed to reach the server, or was refused outright (a closed
+  // session's CSRF token, access withdrawn), swaps nothing: say so where the editor is.
+  function builderFailed(event) {
+    var elt = event.detail.elt;
+    var builder = elt && elt.closest ? elt.closest("#builder") : null;
+    var note = builder ? builder.querySelector("[data-builder-failed]") : null;
+    if (!note) {
+      return;
+    }
+    var xhr = event.detail.xhr;
+    var reason = note.querySelector("[data-reason]");
+    if (reason) {
+      reason.textContent = xhr && xhr.status ? "the server answered " + xhr.status : "no connection";
+    }
+    note.hidden = false;
+  }
+
+  document.addEventListener("htmx:responseError", builderFailed);
+  document.addEventListener("htmx:sendError", builderFailed);
+  document.addEventListener("htmx:timeout", builderFailed);
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     var question = form && form.dataset ? form.dataset.confirm : "";

@@ -9,7 +9,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from positions.services import PositionInput, position_update
+from positions.models import Proposal
+from positions.services import (
+    PhaseInput,
+    PositionInput,
+    ProposalInput,
+    TermInput,
+    position_update,
+    proposal_create,
+    proposal_term_set,
+)
 from talks.models import Round
 from tests.api_support import write_position
 from tests.factories import IssueFactory, PartyFactory, SourceFactory, TalkPartyFactory, add_options
@@ -22,7 +31,27 @@ NESTED = {
     "api:issue-option-list": lambda f: {"issue_pk": f.st.categorical.pk},
     "api:position-revisions": lambda f: {"position_pk": f.north_truce.pk},
     "api:gap-history": lambda f: {"issue_pk": f.st.numeric.pk, "layer": "declared"},
+    "api:proposal-revisions": lambda f: {"proposal_pk": a_proposal(f).pk},
 }
+
+
+def a_proposal(f) -> Proposal:
+    """A shared proposal of the small talk (viewers read it too), made on first use."""
+    if not hasattr(f, "proposal"):
+        f.proposal = proposal_create(
+            talk=f.st.talk,
+            data=ProposalInput(
+                title="Package",
+                mediator_id=f.st.broker.pk,
+                status="shared",
+                terms=(TermInput("truce", 1, 50),),
+            ),
+            by=f.st.mediator,
+            via="web",
+        )
+    return f.proposal
+
+
 CSV_LISTS = {
     "api:position-list",
     "api:position-revisions",
@@ -92,6 +121,28 @@ def grow(f, capture) -> None:
                 via="web",
                 note="moves",
             )
+    proposal = Proposal.objects.get(pk=a_proposal(f).pk)
+    for value in (55, 60, 65):
+        proposal = proposal_term_set(
+            proposal=proposal,
+            based_on_version=proposal.version,
+            term=TermInput("truce", 1, value),
+            by=st.mediator,
+            via="web",
+        )
+    for i in range(4):
+        proposal_create(
+            talk=st.talk,
+            data=ProposalInput(
+                title=f"Package {i}",
+                mediator_id=st.broker.pk,
+                status="shared" if i % 2 else "draft",
+                phases=(PhaseInput(1), PhaseInput(2)),
+                terms=(TermInput("truce", 1, 40 + i), TermInput("pullback", 2, "most")),
+            ),
+            by=st.mediator,
+            via="web",
+        )
     for i in range(8):
         SourceFactory(talk=st.talk, title=f"Source {i}")
         Round.objects.create(talk=st.talk, number=10 + i, starts_on=dt.date(2026, 9, 1 + i))
@@ -154,3 +205,24 @@ def test_dashboard_queries_do_not_grow_with_the_talk(
     issues = response.json()["layers"]["assessed"]["issues"]
     assert len(issues) == 14
     assert len(issues[0]["positions"]) == 5
+
+
+@pytest.mark.parametrize("suffix", ["", "evaluation/?layer=assessed", "compare/"])
+def test_a_proposals_reads_do_not_grow_with_the_talk(
+    api_talk, suffix, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    f = api_talk
+    client = f.client("mediator")
+    proposal = proposal_term_set(
+        proposal=a_proposal(f),
+        based_on_version=1,
+        term=TermInput("pullback", 1, "some"),
+        by=f.st.mediator,
+        via="web",
+    )
+    url = f"/api/v1/proposals/{proposal.pk}/{suffix}"
+    small = queries(client, url, {})
+    grow(f, django_capture_on_commit_callbacks)
+    with django_assert_max_num_queries(small, info=url):
+        response = client.get(url)
+    assert response.json()["version" if not suffix.startswith("compare") else "after"]

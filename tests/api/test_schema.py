@@ -11,6 +11,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.specs.openapi.checks import missing_required_header, positive_data_acceptance
 
+from positions.services import PhaseInput, ProposalInput, TermInput, proposal_create
 from talks.models import Round
 from tests.api_support import token_client
 
@@ -145,11 +146,23 @@ def test_real_objects_answer_as_the_schema_says(api_talk, analyst_token, in_proc
     """Generated ids rarely name a real row: call every path with real ones, as the analyst
     and the mediator, and writes with valid bodies, and validate each answer."""
     f = api_talk
+    proposal = proposal_create(
+        talk=f.st.talk,
+        data=ProposalInput(
+            title="Package",
+            mediator_id=f.st.broker.pk,
+            phases=(PhaseInput(1), PhaseInput(2)),
+            terms=(TermInput("truce", 1, 50), TermInput("rule", 2, "b")),
+        ),
+        by=f.st.mediator,
+        via="web",
+    )
     ids = {
         "id": None,
         "slug": "small",
         "issue_pk": f.st.numeric.pk,
         "position_pk": f.north_truce_assessed.pk,
+        "proposal_pk": proposal.pk,
         "layer": "assessed",
         "key": "a",
     }
@@ -162,6 +175,9 @@ def test_real_objects_answer_as_the_schema_says(api_talk, analyst_token, in_proc
             talk=f.st.talk, number=1, starts_on=dt.date(2026, 9, 1)
         ).pk,
         "/api/v1/sources/{id}/": f.source.pk,
+        "/api/v1/proposals/{id}/": proposal.pk,
+        "/api/v1/proposals/{id}/compare/": proposal.pk,
+        "/api/v1/proposals/{id}/evaluation/": proposal.pk,
     }
     mediator = token_client(f.st.mediator)._credentials["HTTP_AUTHORIZATION"]
     checked = 0
@@ -181,7 +197,7 @@ def test_real_objects_answer_as_the_schema_says(api_talk, analyst_token, in_proc
             assert response.status_code == 200, (path, response.text[:200])
             case.validate_response(response, excluded_checks=NOT_OURS)
             checked += 1
-    assert checked >= 2 * 11
+    assert checked >= 2 * 15
 
     position = schema["/api/v1/positions/{id}/"]
     url = {"id": f.north_truce.pk}
@@ -205,6 +221,21 @@ def test_real_objects_answer_as_the_schema_says(api_talk, analyst_token, in_proc
             {"key": "d", "label": "Option d"},
             201,
         ),
+        (
+            schema["/api/v1/proposals/{id}/terms/{issue_key}/{phase}/"]["PUT"],
+            {"id": proposal.pk, "issue_key": "truce", "phase": 2},
+            {**auth, "If-Match": '"1"'},
+            {"value": 60},
+            200,
+        ),
+        (
+            schema["/api/v1/proposals/suggest/"]["POST"],
+            {},
+            auth,
+            {"talk": "small", "mediator": f.st.broker.pk, "layer": "assessed"},
+            201,
+        ),
+        (schema["/api/v1/proposals/{id}/copy/"]["POST"], {"id": proposal.pk}, auth, {}, 201),
     ]
     for operation, path_parameters, headers, body, expected in writes:
         case = operation.Case(

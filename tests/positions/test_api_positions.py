@@ -501,3 +501,68 @@ def test_scripts_can_find_positions_by_issue_key_and_party_name(api_talk):
         response = client.get(URL, params)
         assert response.status_code == 400, params
         assert list(body(response)["errors"]) == list(params)
+
+
+# --- Linked conditions ------------------------------------------------------------------------
+
+
+def test_linked_conditions_are_read_and_written_through_the_api(api_talk):
+    f = api_talk
+    client = f.client("analyst")
+    url = detail(f.north_truce)
+    links = [
+        {"issue": "rule", "options": ["b", "a"]},
+        {"issue": "pullback", "options": ["most"]},
+    ]
+    response = client.patch(
+        url, {"links": links, "note": "Tied to the rule."}, format="json", HTTP_IF_MATCH='"1"'
+    )
+    assert response.status_code == 200, response.content
+    assert body(response)["links"] == [
+        {"issue": "pullback", "options": ["most"]},
+        {"issue": "rule", "options": ["a", "b"]},
+    ]
+    # A change that leaves them out keeps them; an empty list drops them.
+    kept = client.patch(url, {"priority": 2, "note": "n"}, format="json", HTTP_IF_MATCH='"2"')
+    assert len(body(kept)["links"]) == 2
+    dropped = client.patch(url, {"links": [], "note": "n"}, format="json", HTTP_IF_MATCH='"3"')
+    assert body(dropped)["links"] == []
+    assert PositionRevision.objects.get(position=f.north_truce, version=4).changes["links"][1] == []
+
+
+def test_a_numeric_link_takes_a_range(api_talk):
+    f = api_talk
+    response = f.client("analyst").patch(
+        detail(f.north_rule),
+        {"links": [{"issue": "truce", "low": 60, "high": 30}], "note": "n"},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+    )
+    assert body(response)["links"] == [{"issue": "truce", "low": 30.0, "high": 60.0}]
+
+
+@pytest.mark.parametrize(
+    ("links", "field", "message"),
+    [
+        ([{"issue": "rule"}], "links[0].non_field_errors", "Give either `options`"),
+        (
+            [{"issue": "rule", "options": ["a"], "low": 1}],
+            "links[0].non_field_errors",
+            "Give either `options`",
+        ),
+        ([{"issue": "pullback", "low": 1}], "links[0].high", "Give both ends of the range."),
+        ([{"issue": "nowhere", "options": ["a"]}], "links", "'nowhere' is not an issue"),
+        ([{"issue": "rule", "options": ["zz"]}], "links", "non-empty set of the issue's options"),
+        ([{"issue": "truce", "low": 0, "high": 9}], "links", "cannot be conditional on its own"),
+        ("rule", "links.non_field_errors", 'Expected a list of items but got type "str".'),
+    ],
+)
+def test_a_bad_link_is_a_400_at_its_field_and_nothing_is_saved(api_talk, links, field, message):
+    f = api_talk
+    response = f.client("analyst").patch(
+        detail(f.north_truce), {"links": links, "note": "n"}, format="json", HTTP_IF_MATCH='"1"'
+    )
+    assert response.status_code == 400, response.content
+    assert message in body(response)["errors"][field][0]
+    f.north_truce.refresh_from_db()
+    assert (f.north_truce.version, f.north_truce.links) == (1, [])

@@ -16,9 +16,15 @@ from positions.services import (
     LINK_DUPLICATE,
     LINK_SELF,
     LINK_UNKNOWN_ISSUE,
+    PHASE_LAST,
+    PHASE_NOT_FOUND,
     PHASES_NUMBERING,
     PROPOSAL_MEDIATOR,
     PROPOSAL_STATUS,
+    SUPERSEDED_BY_INVALID,
+    SUPERSEDED_BY_REQUIRED,
+    SUPERSEDED_BY_UNEXPECTED,
+    VERSION_NOT_FOUND,
     LinkInput,
     PhaseInput,
     PositionInput,
@@ -28,7 +34,10 @@ from positions.services import (
     position_create,
     position_input_from,
     position_update,
+    proposal_copy,
     proposal_create,
+    proposal_phase_remove,
+    proposal_phase_set,
     proposal_snapshot,
     proposal_suggest,
     proposal_term_remove,
@@ -410,3 +419,173 @@ def test_a_suggested_package_takes_each_bridging_point_and_is_evaluated(demo):
     accepted = {(v.issue_key, v.party): v.accepted for v in result.verdicts}
     assert accepted[("withdrawal", "Israel")]
     assert accepted[("withdrawal", "Hamas")]
+
+
+# --- Lineage: superseding and copying -------------------------------------------------------
+
+
+def test_a_superseded_proposal_names_its_open_successor(small_talk):
+    st = small_talk
+    old = create(st, draft(st, status="shared"))
+    new = create(st, draft(st, title="Second try"))
+    for over, message in [
+        ({"status": "superseded"}, SUPERSEDED_BY_REQUIRED),
+        ({"status": "superseded", "superseded_by_id": old.pk}, SUPERSEDED_BY_INVALID),
+        ({"status": "shared", "superseded_by_id": new.pk}, SUPERSEDED_BY_UNEXPECTED),
+    ]:
+        with pytest.raises(ValidationError) as exc:
+            proposal_update(
+                proposal=old, based_on_version=1, data=draft(st, **over), by=None, via="web"
+            )
+        assert exc.value.message_dict["superseded_by"] == [message]
+    closed = proposal_update(
+        proposal=old,
+        based_on_version=1,
+        data=draft(st, status="superseded", superseded_by_id=new.pk),
+        by=st.mediator,
+        via="web",
+        note="Replaced by the second try.",
+    )
+    assert (closed.status, closed.superseded_by, closed.version) == ("superseded", new, 2)
+    revision = ProposalRevision.objects.get(proposal=old, version=2)
+    assert revision.changes["superseded_by"] == [None, new.pk]
+    assert revision.changes["status"] == ["shared", "superseded"]
+    # A closed proposal cannot be named as a successor: no cycle can form.
+    with pytest.raises(ValidationError) as exc:
+        proposal_update(
+            proposal=new,
+            based_on_version=1,
+            data=draft(st, title="Second try", status="superseded", superseded_by_id=old.pk),
+            by=None,
+            via="web",
+        )
+    assert exc.value.message_dict["superseded_by"] == [SUPERSEDED_BY_INVALID]
+
+
+def test_a_copy_is_a_new_draft_of_the_current_or_an_earlier_version(small_talk):
+    st = small_talk
+    shared = create(st, draft(st, status="shared"))
+    shared = proposal_term_set(
+        proposal=shared,
+        based_on_version=1,
+        term=TermInput("truce", 1, 55),
+        by=st.mediator,
+        via=Interface.WEB,
+    )
+    copy = proposal_copy(proposal=shared, by=st.analyst, via=Interface.API)
+    assert (copy.status, copy.version, copy.copied_from, copy.title) == (
+        "draft",
+        1,
+        shared,
+        "Truce first (revised)",
+    )
+    snap, source = proposal_snapshot(copy), proposal_snapshot(shared)
+    assert snap["terms"] == source["terms"]
+    assert snap["phases"] == source["phases"]
+    first = copy.revisions.get()
+    assert (first.note, first.by, first.via) == (
+        "Copied from “Truce first” (version 2).",
+        st.analyst,
+        "api",
+    )
+    older = proposal_copy(proposal=shared, by=None, via="web", version=1, title="From v1")
+    truce = next(t for t in proposal_snapshot(older)["terms"] if t["issue"] == "truce")
+    assert (older.title, truce["value"]) == ("From v1", 40.0)
+    with pytest.raises(ValidationError) as exc:
+        proposal_copy(proposal=shared, by=None, via="web", version=9)
+    assert exc.value.message_dict["version"] == [VERSION_NOT_FOUND.format(version=9)]
+
+
+# --- Phases ---------------------------------------------------------------------------------
+
+
+def test_phases_are_added_retitled_and_removed_with_their_terms(small_talk):
+    st = small_talk
+    proposal = create(st)  # phases 1 and 2; pullback in both
+    proposal = proposal_phase_set(
+        proposal=proposal,
+        based_on_version=1,
+        phase=PhaseInput(3, "Reconstruction", "Six months of calm"),
+        by=st.mediator,
+        via="web",
+    )
+    proposal = proposal_term_set(
+        proposal=proposal,
+        based_on_version=2,
+        term=TermInput("rule", 3, "c"),
+        by=st.mediator,
+        via="web",
+    )
+    with pytest.raises(ValidationError) as exc:
+        proposal_phase_set(
+            proposal=proposal, based_on_version=3, phase=PhaseInput(5), by=None, via="web"
+        )
+    assert exc.value.message_dict["phases"] == [PHASE_NOT_FOUND.format(number=5)]
+    proposal = proposal_phase_remove(
+        proposal=proposal, based_on_version=3, number=2, by=st.mediator, via="web"
+    )
+    snap = proposal_snapshot(proposal)
+    assert snap["phases"] == [
+        {"number": 1, "title": "Truce", "trigger": "Signature"},
+        {"number": 2, "title": "Reconstruction", "trigger": "Six months of calm"},
+    ]
+    assert snap["terms"] == [
+        {"issue": "pullback", "phase": 1, "value": "some"},
+        {"issue": "rule", "phase": 2, "value": "c"},
+        {"issue": "truce", "phase": 1, "value": 40.0},
+    ]
+    assert proposal.revisions.get(version=4).note == "Phase 2 removed, with its terms."
+    proposal = proposal_phase_remove(
+        proposal=proposal, based_on_version=4, number=2, by=None, via="web"
+    )
+    with pytest.raises(ValidationError) as exc:
+        proposal_phase_remove(proposal=proposal, based_on_version=5, number=1, by=None, via="web")
+    assert exc.value.message_dict["phases"] == [PHASE_LAST]
+    assert Proposal.objects.get(pk=proposal.pk).version == 5
+
+
+def test_a_term_is_set_on_the_version_under_the_lock_not_on_a_stale_copy(small_talk):
+    """The proposal object handed to the service may be older than the version named;
+    the change applies to what is saved, so a term set meanwhile is not undone."""
+    st = small_talk
+    proposal = create(st)
+    stale = Proposal.objects.get(pk=proposal.pk)
+    list(stale.terms.all())  # a copy of version 1's terms, held in memory
+    proposal_term_set(
+        proposal=proposal,
+        based_on_version=1,
+        term=TermInput("rule", 1, "a"),
+        by=None,
+        via="web",
+    )
+    proposal_term_set(
+        proposal=stale,
+        based_on_version=2,
+        term=TermInput("truce", 1, 10),
+        by=None,
+        via="web",
+    )
+    terms = {(t["issue"], t["phase"]): t["value"] for t in proposal_snapshot(proposal)["terms"]}
+    assert terms[("rule", 1)] == "a"
+    assert terms[("truce", 1)] == 10.0
+
+
+def test_every_proposal_write_renews_the_talks_revision_token(
+    small_talk, django_capture_on_commit_callbacks
+):
+    from talks.services import talk_revision
+
+    st = small_talk
+    before = talk_revision(talk_id=st.talk.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal = create(st)
+    drafted = talk_revision(talk_id=st.talk.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal_term_set(
+            proposal=proposal,
+            based_on_version=1,
+            term=TermInput("truce", 1, 60),
+            by=None,
+            via="web",
+        )
+    assert len({before, drafted, talk_revision(talk_id=st.talk.pk)}) == 3
