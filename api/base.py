@@ -160,8 +160,9 @@ class ApiViewSet(GenericViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if getattr(self, "action", None) is None:
-            return  # a method this endpoint lacks: answered 405 next
+        if getattr(self, "action", None) in (None, "metadata"):
+            # A method this endpoint lacks, or OPTIONS (no metadata_class): answered 405 next.
+            return
         allowed = self.allowed_query_params()
         unknown = sorted(set(request.query_params) - allowed)
         if unknown:

@@ -23,14 +23,14 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import HttpResponseClientRefresh
 
 from audit.services import audit_assessed_read
 from issues import evaluation
 from issues.models import Issue, Layer, ScaleKind
 from issues.selectors import issue_scale
-from talks.access import LayerChoice, layer_for, member_talk, proposer_talk
+from talks.access import LayerChoice, form_page, layer_for, member_talk, proposer_talk
 from talks.models import Membership, Talk, TalkParty
 from talks.selectors import issue_list_for_talk, talk_parties
 
@@ -152,6 +152,7 @@ class ListedProposal:
     blockers: int
 
 
+@require_safe
 @login_required
 def proposal_list(request: HttpRequest, slug: str) -> HttpResponse:
     talk, membership = member_talk(request, slug)
@@ -204,6 +205,7 @@ def _suggest_form(
     return SuggestForm(data, mediators=mediators, layers=layers)
 
 
+@form_page
 @login_required
 def proposal_new(request: HttpRequest, slug: str) -> HttpResponse:
     talk, membership = proposer_talk(request, slug)
@@ -328,6 +330,7 @@ def _revision_entries(
     return entries
 
 
+@require_safe
 @login_required
 def proposal_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     talk, membership = member_talk(request, slug)
@@ -546,6 +549,7 @@ def _builder(
     return render(request, template, context)
 
 
+@require_safe
 @login_required
 def proposal_builder(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     talk, membership = proposer_talk(request, slug)
@@ -863,6 +867,7 @@ class Side:
     url: str
 
 
+@require_safe
 @login_required
 def proposal_compare_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     talk, membership = member_talk(request, slug)

@@ -25,6 +25,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -68,6 +69,7 @@ ASSESSED_READERS = ("mediator", "analyst", "staff", "read-only token")
 NON_MEMBERS = ("non-member", "staff", "staff-no-permissions")
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 SAFE = frozenset({"GET", "HEAD"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM = frozenset({"GET", "HEAD", "POST"})
 POST = frozenset({"POST"})
 ANY_METHOD = frozenset(METHODS)
@@ -154,12 +156,14 @@ class Target:
     query: str = ""
     # Shows the assessed layer to those who may read it: viewers must get no trace of it.
     assessed: bool = False
+    # Hidden from viewers for another reason (a draft proposal): a 404 for them.
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
 class Page:
-    """A route outside the API: who may open it ("public", "signed-in", a "member" or an
-    "analyst" of the talk, an "auditor" (an analyst of some talk, or staff), "admin" staff
+    """A route outside the API: who may open it ("public", "signed-in", a "member", a
+    "proposer" (analyst or mediator) or an "analyst" of the talk, an "auditor" (an analyst of some talk, or staff), "admin" staff
     with the model's permissions, or any staff for the admin's "admin-own" pages) and which
     methods it answers (any other: 405, for everyone)."""
 
@@ -189,6 +193,17 @@ RULE = _talk(key=lambda w: "rule")
 OPTION = _talk(key=lambda w: "rule", option_key=lambda w: "c")
 MEMBER = _talk(pk=lambda w: w.viewer_membership.pk)
 
+
+def _proposals(*, assessed: bool = False) -> tuple[Target, ...]:
+    """The shared proposal (viewers read it), the draft (hidden from them), and, where the
+    page evaluates it on a layer, the shared one on the assessed layer."""
+    shared = _talk(pk=lambda w: w.shared_proposal.pk)
+    targets = (Target(shared), Target(_talk(pk=lambda w: w.draft_proposal.pk), hidden=True))
+    if assessed:
+        targets += (Target(shared, query="layer=assessed", assessed=True),)
+    return targets
+
+
 PAGES: dict[str, Page] = {
     "healthz": Page("public", SAFE),
     "login": Page("public", ANY_METHOD),
@@ -212,6 +227,17 @@ PAGES: dict[str, Page] = {
     "talks:position_new": Page("analyst", FORM, (Target(TRUCE),)),
     "talks:position_edit": Page("analyst", FORM, _positions(_position)),
     "talks:position_withdraw": Page("analyst", FORM, _positions(_position)),
+    "talks:proposals": Page("member", SAFE, _layers(_talk())),
+    "talks:proposal_new": Page("proposer", FORM, (Target(_talk()),)),
+    "talks:proposal_suggest": Page("proposer", POST, (Target(_talk()),)),
+    "talks:proposal": Page("member", SAFE, _proposals(assessed=True)),
+    "talks:proposal_builder": Page("proposer", SAFE, _proposals(assessed=True)),
+    "talks:proposal_term": Page("proposer", POST, _proposals()),
+    "talks:proposal_phase": Page("proposer", POST, _proposals()),
+    "talks:proposal_details": Page("proposer", POST, _proposals()),
+    "talks:proposal_status": Page("proposer", POST, _proposals()),
+    "talks:proposal_copy": Page("proposer", POST, _proposals()),
+    "talks:proposal_compare": Page("member", SAFE, _proposals(assessed=True)),
     "audit:log": Page("auditor", SAFE, (Target(), Target(query="talk=small"))),
     "audit:export": Page("auditor", SAFE),
     # Mounted ahead of the admin's own route (config.security.admin_view_on_site).
@@ -242,7 +268,7 @@ def admin_page(name: str) -> Page:
     return Page("admin", FORM)
 
 
-def page_expected(page: Page, method: str, role: str) -> Expect:
+def page_expected(page: Page, target: Target, method: str, role: str) -> Expect:
     if method not in page.methods:
         return refused(405)
     if page.access == "public":
@@ -265,6 +291,10 @@ def page_expected(page: Page, method: str, role: str) -> Expect:
         return refused(404)
     if page.access == "analyst" and role != "analyst":
         return refused(403)
+    if page.access == "proposer" and role not in ("analyst", "mediator"):
+        return refused(403)  # checked before the proposal is looked up
+    if target.hidden and role == "viewer":
+        return refused(404)
     return GRANTED
 
 
@@ -342,7 +372,12 @@ def admin_urls(w: ApiTalk, route: Route) -> list[str]:
 
 
 @pytest.fixture
-def world(api_talk, django_capture_on_commit_callbacks) -> ApiTalk:
+def world(api_talk, django_capture_on_commit_callbacks, settings) -> ApiTalk:
+    # The matrix is about access, not the cache: a local-memory cache spares each of its
+    # thousands of requests the Redis round trips of the throttles and revision tokens.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "m"}
+    }
     w = api_matrix.matrix_world(api_talk)
     st = w.st
     with django_capture_on_commit_callbacks(execute=True):
@@ -416,23 +451,26 @@ def call(
     *,
     count: bool = False,
 ):
-    """One request inside a savepoint that is rolled back; the client's cookies (a sign-out
-    would drop them) are put back afterwards. Returns the response and, with `count`, its
-    number of queries."""
+    """One request; an unsafe one inside a savepoint that is rolled back, so every cell
+    meets the same data (a safe one changes nothing a later cell could see: what it may
+    write is the audit log). The client's cookies (a sign-out would drop them) are put back
+    afterwards. Returns the response and, with `count`, its number of queries."""
     cookies = {key: morsel.value for key, morsel in client.cookies.items()}
     headers = {} if if_match is None else {"HTTP_IF_MATCH": f'"{if_match}"'}
     counter: Any = _NoCount()
     if count:
         connection.queries_log.clear()
         counter = CaptureQueriesContext(connection)
-    with counter as queries, transaction.atomic():
+    undone = method not in SAFE_METHODS
+    with counter as queries, transaction.atomic() if undone else nullcontext():
         if data is None:
             response = client.generic(method, url, **headers)
         else:
             response = client.generic(
                 method, url, data=json.dumps(data), content_type="application/json", **headers
             )
-        transaction.set_rollback(True)
+        if undone:
+            transaction.set_rollback(True)
     client.cookies = SimpleCookie(cookies)
     return response, len(queries)
 
@@ -506,7 +544,7 @@ def run_page(w: Any, tally: Tally, route: Route, page: Page, interface: str) -> 
                     client = w.sessions[role]
                     compare = role in NON_MEMBERS and "slug" in kwargs and method in page.methods
                     response, queries = call(client, method, url, count=compare)
-                    expect = page_expected(page, method, role)
+                    expect = page_expected(page, target, method, role)
                     tally.cells[role] += 1
                     tally.by_interface[interface] += 1
                     label = f"{method} {url} as {role}"
@@ -552,6 +590,8 @@ def run_api(w: Any, tally: Tally, route: Route) -> None:
     for target in spec.targets:
         kwargs = target.kwargs(w)
         url = "/api/v2/nowhere/" if spec.kind == "fallback" else fill(route.pattern, kwargs)
+        query = f"?{target.query}" if target.query else ""
+        url += query
         for method in METHODS:
             is_supported = method in supported
             if spec.kind == "public" and not is_supported:
@@ -587,7 +627,7 @@ def run_api(w: Any, tally: Tally, route: Route) -> None:
                     if api_role == "viewer" and method in SAFE and '"assessed"' in text:
                         tally.failures.append(f"{label}: shows the assessed layer")
                 if compare:
-                    fake_url = fill(route.pattern, fake(kwargs))
+                    fake_url = fill(route.pattern, fake(kwargs)) + query
                     other, other_queries = call(
                         client, method, fake_url, data, if_match, count=True
                     )
