@@ -373,11 +373,14 @@ def admin_urls(w: ApiTalk, route: Route) -> list[str]:
 
 @pytest.fixture
 def world(api_talk, django_capture_on_commit_callbacks, settings) -> ApiTalk:
-    # The matrix is about access, not the cache: a local-memory cache spares each of its
-    # thousands of requests the Redis round trips of the throttles and revision tokens.
+    # The matrix is about access, not about where sessions and cached values live: a
+    # local-memory cache and sessions in signed cookies spare each of its thousands of
+    # requests their round trips to Redis and PostgreSQL (a sign-out cell is undone by
+    # putting the cookie back).
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "m"}
     }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
     w = api_matrix.matrix_world(api_talk)
     st = w.st
     with django_capture_on_commit_callbacks(execute=True):
