@@ -5,8 +5,10 @@ never 403, so the existence of a confidential talk does not leak.
 """
 
 from collections.abc import Collection, Mapping
+from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -59,6 +61,45 @@ def membership_for(*, user: User, talk: Talk) -> Membership | None:
     if not user.is_authenticated:
         return None
     return Membership.objects.filter(user=user, talk=talk).first()
+
+
+# A member's (talk, role) by slug is remembered this long; a change of membership or of the
+# talk's slug forgets it at once (talks.signals).
+MEMBER_CACHE_SECONDS = 60
+
+
+def member_cache_key(user_id: int, slug: str) -> str:
+    return f"talk-member:{user_id}:{slug}"
+
+
+class RememberedAccess(NamedTuple):
+    talk_id: int
+    role: str
+    title: str
+
+
+def talk_access_remembered(*, user: User, slug: str) -> RememberedAccess:
+    """The user's membership of the talk (talk id, role, title), or 404.
+
+    For answers that can come from the cache alone (a dashboard's 304): a member's lookup
+    is remembered, so such an answer touches no table. A miss is never remembered, so a
+    non-member costs the same query as a talk that does not exist.
+    """
+    if not user.is_authenticated:
+        raise Http404
+    key = member_cache_key(user.pk, slug)
+    remembered = cache.get(key)
+    if remembered is not None:
+        return RememberedAccess(*remembered)
+    row = (
+        Membership.objects.filter(user=user, talk__slug=slug)
+        .values_list("talk_id", "role", "talk__title")
+        .first()
+    )
+    if row is None:
+        raise Http404("No such talk.")
+    cache.set(key, tuple(row), timeout=MEMBER_CACHE_SECONDS)
+    return RememberedAccess(*row)
 
 
 def talk_get_for_user(*, user: User, slug: str) -> tuple[Talk, Membership]:
