@@ -24,6 +24,13 @@ def token_client(user: Any, *, read_only: bool = False) -> APIClient:
     return client
 
 
+def csp(response: Any) -> dict[str, str]:
+    """The response's Content-Security-Policy as {directive: sources}, whatever their order."""
+    policy = response["Content-Security-Policy"]
+    parts = (part.strip().split(None, 1) for part in policy.split(";") if part.strip())
+    return {name: (rest[0] if rest else "") for name, *rest in parts}
+
+
 def body(response: Any) -> Any:
     return json.loads(response.content) if response.content else None
 

@@ -17,6 +17,7 @@ from issues.models import Issue
 from issues.services import OptionInput, issue_create
 from positions.models import Position
 from positions.services import PositionInput, position_create
+from tests.api_support import csp
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,12 +31,6 @@ REQUIRED_CSP = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
-
-
-def csp(response) -> dict[str, str]:
-    policy = response["Content-Security-Policy"]
-    parts = (part.strip().split(None, 1) for part in policy.split(";") if part.strip())
-    return {name: (rest[0] if rest else "") for name, *rest in parts}
 
 
 @pytest.fixture
