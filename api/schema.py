@@ -1,9 +1,15 @@
 """OpenAPI pieces shared by every endpoint: the error shape, conditional headers, examples."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import serializers
 
 API_DESCRIPTION = """
@@ -223,3 +229,33 @@ def example(name: str, value: Any, *, request: bool = False, summary: str = "") 
         request_only=request,
         response_only=not request,
     )
+
+
+def list_and_retrieve(
+    serializer: Any,
+    name: str,
+    value: Any,
+    *,
+    list_summary: str,
+    retrieve_summary: str,
+    list_description: str | None = None,
+    list_parameters: Sequence[Any] = (),
+    retrieve_parameters: Sequence[Any] = (),
+) -> dict[str, Any]:
+    """The schema of a read endpoint's two standard actions: a page of rows, and one row that
+    answers 304 to a current If-None-Match. Spread into extend_schema_view(...)."""
+    return {
+        "list": extend_schema(
+            summary=list_summary,
+            description=list_description,
+            parameters=list(list_parameters) or None,
+            responses={200: serializer(many=True), **LIST_ERRORS},
+            examples=[example(name, value)],
+        ),
+        "retrieve": extend_schema(
+            summary=retrieve_summary,
+            parameters=[*retrieve_parameters, IF_NONE_MATCH],
+            responses={200: serializer, 304: NOT_MODIFIED, **READ_ERRORS},
+            examples=[example(name, value)],
+        ),
+    }

@@ -34,12 +34,10 @@ from api.schema import (
     CREATE_ERRORS,
     FORMAT,
     IF_MATCH,
-    IF_NONE_MATCH,
-    LIST_ERRORS,
-    NOT_MODIFIED,
     READ_ERRORS,
     WRITE_ERRORS,
     example,
+    list_and_retrieve,
 )
 from talks.models import Talk
 
@@ -244,16 +242,12 @@ def _visible_issues(access: Any) -> QuerySet[Issue]:
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="List issues",
-        responses={200: IssueSerializer(many=True), **LIST_ERRORS},
-        examples=[example("An issue", ISSUE_EXAMPLE)],
-    ),
-    retrieve=extend_schema(
-        summary="Get an issue with its scale and options",
-        parameters=[IF_NONE_MATCH],
-        responses={200: IssueSerializer, 304: NOT_MODIFIED, **READ_ERRORS},
-        examples=[example("An issue", ISSUE_EXAMPLE)],
+    **list_and_retrieve(
+        IssueSerializer,
+        "An issue",
+        ISSUE_EXAMPLE,
+        list_summary="List issues",
+        retrieve_summary="Get an issue with its scale and options",
     ),
     create=extend_schema(
         summary="Create an issue",
@@ -672,22 +666,19 @@ LAYER_PATH = OpenApiParameter(
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="List gap summaries",
-        description=(
+    **list_and_retrieve(
+        GapSummarySerializer,
+        "A summary",
+        GAP_EXAMPLE,
+        list_summary="List gap summaries",
+        retrieve_summary="An issue's gap summary on one layer",
+        list_description=(
             "The current summary of every issue and layer you may read; with `as_of`, the "
             "summaries as last computed before then. `pending` marks a summary being "
             "recomputed: its figures are `computed_at` old."
         ),
-        parameters=[AS_OF, FORMAT],
-        responses={200: GapSummarySerializer(many=True), **LIST_ERRORS},
-        examples=[example("A summary", GAP_EXAMPLE)],
-    ),
-    retrieve=extend_schema(
-        summary="An issue's gap summary on one layer",
-        parameters=[LAYER_PATH, AS_OF, IF_NONE_MATCH],
-        responses={200: GapSummarySerializer, 304: NOT_MODIFIED, **READ_ERRORS},
-        examples=[example("A summary", GAP_EXAMPLE)],
+        list_parameters=[AS_OF, FORMAT],
+        retrieve_parameters=[LAYER_PATH, AS_OF],
     ),
 )
 class GapSummaryViewSet(ApiViewSet):

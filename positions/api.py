@@ -37,12 +37,11 @@ from api.schema import (
     CREATE_ERRORS,
     FORMAT,
     IF_MATCH,
-    IF_NONE_MATCH,
     LIST_ERRORS,
-    NOT_MODIFIED,
     READ_ERRORS,
     WRITE_ERRORS,
     example,
+    list_and_retrieve,
 )
 from issues.models import Issue, Layer
 from talks.models import Party, Talk
@@ -386,21 +385,18 @@ class RevisionFilter(_PositionFilterBase):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="List positions",
-        description=(
+    **list_and_retrieve(
+        PositionSerializer,
+        "A position",
+        POSITION_EXAMPLE,
+        list_summary="List positions",
+        retrieve_summary="Get a position",
+        list_description=(
             "Current positions on every talk and layer you may read. With `as_of`, the "
             "positions as they stood then (withdrawn ones left out), from their revisions."
         ),
-        parameters=[AS_OF, FORMAT],
-        responses={200: PositionSerializer(many=True), **LIST_ERRORS},
-        examples=[example("A position", POSITION_EXAMPLE)],
-    ),
-    retrieve=extend_schema(
-        summary="Get a position",
-        parameters=[AS_OF, IF_NONE_MATCH],
-        responses={200: PositionSerializer, 304: NOT_MODIFIED, **READ_ERRORS},
-        examples=[example("A position", POSITION_EXAMPLE)],
+        list_parameters=[AS_OF, FORMAT],
+        retrieve_parameters=[AS_OF],
     ),
     create=extend_schema(
         summary="Create a position",
@@ -867,16 +863,12 @@ def _source_input(base: SourceInput, data: dict[str, Any]) -> SourceInput:
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="List sources",
-        responses={200: SourceSerializer(many=True), **LIST_ERRORS},
-        examples=[example("A source", SOURCE_EXAMPLE)],
-    ),
-    retrieve=extend_schema(
-        summary="Get a source",
-        parameters=[IF_NONE_MATCH],
-        responses={200: SourceSerializer, 304: NOT_MODIFIED, **READ_ERRORS},
-        examples=[example("A source", SOURCE_EXAMPLE)],
+    **list_and_retrieve(
+        SourceSerializer,
+        "A source",
+        SOURCE_EXAMPLE,
+        list_summary="List sources",
+        retrieve_summary="Get a source",
     ),
     create=extend_schema(
         summary="Add a source",

@@ -32,11 +32,11 @@ from api.schema import (
     CREATE_ERRORS,
     IF_MATCH,
     IF_NONE_MATCH,
-    LIST_ERRORS,
     NOT_MODIFIED,
     READ_ERRORS,
     WRITE_ERRORS,
     example,
+    list_and_retrieve,
 )
 from issues.models import Layer
 from talks.models import Membership, Talk
@@ -537,20 +537,16 @@ def _positive_int(request: Request, name: str) -> int | None:
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="List proposals",
-        description=(
+    **list_and_retrieve(
+        ProposalSerializer,
+        "A proposal",
+        PROPOSAL_EXAMPLE,
+        list_summary="List proposals",
+        retrieve_summary="Get a proposal",
+        list_description=(
             "The proposals of every talk you belong to (viewers: the shared ones only), most "
             "recently changed first."
         ),
-        responses={200: ProposalSerializer(many=True), **LIST_ERRORS},
-        examples=[example("A proposal", PROPOSAL_EXAMPLE)],
-    ),
-    retrieve=extend_schema(
-        summary="Get a proposal",
-        parameters=[IF_NONE_MATCH],
-        responses={200: ProposalSerializer, 304: NOT_MODIFIED, **READ_ERRORS},
-        examples=[example("A proposal", PROPOSAL_EXAMPLE)],
     ),
     create=extend_schema(
         summary="Draft a proposal",

@@ -32,10 +32,10 @@ from api.filters import TalkFilter
 from api.schema import (
     AS_OF,
     IF_NONE_MATCH,
-    LIST_ERRORS,
     NOT_MODIFIED,
     READ_ERRORS,
     example,
+    list_and_retrieve,
 )
 from audit.services import audit_assessed_read
 from issues.models import Layer
@@ -124,17 +124,13 @@ class TalkFilterSet(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Your talks",
-        description="The talks you are a member of (staff see no others), with their parties.",
-        responses={200: TalkSerializer(many=True), **LIST_ERRORS},
-        examples=[example("A talk", TALK_EXAMPLE)],
-    ),
-    retrieve=extend_schema(
-        summary="A talk with its parties and their roles",
-        parameters=[IF_NONE_MATCH],
-        responses={200: TalkSerializer, 304: NOT_MODIFIED, **READ_ERRORS},
-        examples=[example("A talk", TALK_EXAMPLE)],
+    **list_and_retrieve(
+        TalkSerializer,
+        "A talk",
+        TALK_EXAMPLE,
+        list_summary="Your talks",
+        retrieve_summary="A talk with its parties and their roles",
+        list_description="The talks you are a member of (staff see no others), with their parties.",
     ),
 )
 class TalkViewSet(ApiViewSet):
@@ -193,16 +189,12 @@ class RoundFilterSet(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Rounds of your talks",
-        responses={200: RoundSerializer(many=True), **LIST_ERRORS},
-        examples=[example("A round", ROUND_EXAMPLE)],
-    ),
-    retrieve=extend_schema(
-        summary="A round",
-        parameters=[IF_NONE_MATCH],
-        responses={200: RoundSerializer, 304: NOT_MODIFIED, **READ_ERRORS},
-        examples=[example("A round", ROUND_EXAMPLE)],
+    **list_and_retrieve(
+        RoundSerializer,
+        "A round",
+        ROUND_EXAMPLE,
+        list_summary="Rounds of your talks",
+        retrieve_summary="A round",
     ),
 )
 class RoundViewSet(ApiViewSet):
@@ -278,16 +270,12 @@ class PartyFilterSet(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Parties to your talks",
-        responses={200: PartySerializer(many=True), **LIST_ERRORS},
-        examples=[example("A party", PARTY_EXAMPLE)],
-    ),
-    retrieve=extend_schema(
-        summary="A party and its roles in your talks",
-        parameters=[IF_NONE_MATCH],
-        responses={200: PartySerializer, 304: NOT_MODIFIED, **READ_ERRORS},
-        examples=[example("A party", PARTY_EXAMPLE)],
+    **list_and_retrieve(
+        PartySerializer,
+        "A party",
+        PARTY_EXAMPLE,
+        list_summary="Parties to your talks",
+        retrieve_summary="A party and its roles in your talks",
     ),
 )
 class PartyViewSet(ApiViewSet):
