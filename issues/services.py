@@ -524,9 +524,17 @@ def coalesce_interval(level: int) -> float:
 
 
 def _next_coalesce_level(level: int, since_previous: timedelta | None) -> int:
-    """One level up when this computation follows the previous one closely, else 0."""
+    """One level up when this computation follows the previous one closely, else 0.
+
+    Closely: within twice the longer of the interval and the quiet time. A computation that
+    stores while writes keep coming sends its follow-up `coalesce_quiet()` later, so at the
+    lowest level the next one comes just over the quiet time after it; measured against the
+    interval alone, a steady stream of writes would keep the level at 0 (a computation
+    every half second).
+    """
     interval = coalesce_interval(level)
-    if since_previous is None or since_previous.total_seconds() >= 2 * interval:
+    close = 2 * max(interval, coalesce_quiet())
+    if since_previous is None or since_previous.total_seconds() >= close:
         return 0
     if interval >= coalesce_interval(level + 1):
         return level  # at the maximum already

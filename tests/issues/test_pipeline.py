@@ -301,6 +301,31 @@ def test_computations_that_follow_closely_raise_the_level_and_a_pause_resets_it(
     assert levels == [1, 2, 3, 4, 0]
 
 
+@override_settings(GAP_RECOMPUTE_COALESCE_SECONDS=0.25, GAP_RECOMPUTE_COALESCE_MAX_SECONDS=8)
+def test_follow_ups_of_a_steady_stream_of_writes_climb_to_the_longest_pause(numeric_pair):
+    """While writes keep coming, each computation sends its follow-up the quiet time (0.5 s)
+    later, which waits for the interval: every computation of the chain comes just after
+    the longer of the two and counts as close, so the pause climbs instead of staying at
+    its shortest (a computation every 0.55 s is a burst, not a series of isolated edits)."""
+    st, _north, _south = numeric_pair
+    GapSummary.objects.filter(issue=st.numeric).update(coalesce_level=0)
+    levels = []
+    for level in range(7):
+        since_previous = max(coalesce_interval(level), 0.5) + 0.05
+        summary = summary_of(st.numeric)
+        GapSummary.objects.filter(pk=summary.pk).update(
+            requested_rev=summary.requested_rev + 1,
+            pending=True,
+            computed_at=timezone.now() - dt.timedelta(seconds=since_previous),
+        )
+        levels.append(
+            gap_summary_recompute(issue_id=st.numeric.pk, layer="declared").coalesce_level
+        )
+
+    assert levels == [1, 2, 3, 4, 5, 5, 5]
+    assert coalesce_interval(levels[-1]) == 8
+
+
 def test_the_sweep_brings_stale_summaries_current(numeric_pair):
     """A summary left pending (its task lost) is found and recomputed by the sweep."""
     st, _north, _south = numeric_pair
