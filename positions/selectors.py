@@ -5,7 +5,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from issues import evaluation, gaps
@@ -106,10 +106,25 @@ def position_revisions_as_of_visible(
 
 
 def revision_list_visible(*, layers_by_talk: LayersByTalk) -> QuerySet[PositionRevision]:
-    """Every recorded change on the talks and layers in `layers_by_talk`."""
-    return PositionRevision.objects.filter(
-        layer_visibility_q(layers_by_talk=layers_by_talk, talk_field="issue__talk_id")
-    ).select_related("issue__talk", "party", "by")
+    """Every recorded change on the talks and layers in `layers_by_talk`, each with its
+    author's user name as `by_username`."""
+    return (
+        PositionRevision.objects.filter(
+            layer_visibility_q(layers_by_talk=layers_by_talk, talk_field="issue__talk_id")
+        )
+        .select_related("issue__talk", "party")
+        .annotate(by_username=F("by__username"))
+    )
+
+
+def position_revision_rows(*, position: Position) -> QuerySet[PositionRevision]:
+    """A position's history, newest first, for the API: each revision with its author's user
+    name as `by_username` (not the whole user row: a page is 50 revisions)."""
+    return (
+        PositionRevision.objects.filter(position=position)
+        .annotate(by_username=F("by__username"))
+        .order_by("-version")
+    )
 
 
 def source_list_for_talks(*, talk_ids: Collection[int]) -> QuerySet[Source]:

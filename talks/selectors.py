@@ -138,7 +138,7 @@ def membership_roles(*, user: User) -> dict[int, str]:
     """The user's role in each talk they belong to, by talk id (one query)."""
     if not user.is_authenticated:
         return {}
-    return dict(Membership.objects.filter(user=user).values_list("talk_id", "role"))
+    return dict(Membership.objects.filter(user=user).order_by().values_list("talk_id", "role"))
 
 
 def layers_for_role(role: str | None) -> tuple[str, ...]:
