@@ -3,13 +3,28 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import beat_init, task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("redline")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+@beat_init.connect
+def _require_secret_key(**kwargs) -> None:
+    """A worker or beat without its SECRET_KEY does not start. Celery logs and swallows
+    what a signal receiver raises, except an exit."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .checks import require_secret_key
+
+    try:
+        require_secret_key()
+    except ImproperlyConfigured as exc:
+        raise SystemExit(f"ImproperlyConfigured: {exc}") from exc
 
 
 @task_prerun.connect

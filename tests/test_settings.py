@@ -31,9 +31,20 @@ LOCAL_ONLY = {
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return _run([sys.executable, "manage.py", *args], env=env)
+
+
+def python(code: str, *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Python code run in a fresh process with the project's settings, as a server would."""
+    return _run(
+        [sys.executable, "-c", code], env={"DJANGO_SETTINGS_MODULE": "config.settings", **env}
+    )
+
+
+def _run(command: list[str], *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in LOCAL_ONLY}
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        command,
         cwd=ROOT,
         env={**base, **env},
         capture_output=True,
@@ -51,9 +62,28 @@ def test_check_deploy_prints_no_warning_with_production_settings():
 
 def test_production_refuses_to_start_without_a_secret_key():
     env = {**PRODUCTION_ENV, "SECRET_KEY": ""}
-    result = manage("check", env=env)
+    result = manage("check", "--deploy", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+    for start in (
+        "import config.wsgi",
+        "import config.asgi",
+        "import django; django.setup(); from celery.signals import worker_init; "
+        "worker_init.send(sender=None)",
+        "import django; django.setup(); from celery.signals import beat_init; "
+        "beat_init.send(sender=None)",
+    ):
+        process = python(start, env=env)
+        assert process.returncode != 0, start
+        assert "SECRET_KEY must be set" in process.stderr, start
+    # With the key, the same processes start.
+    assert python("import config.wsgi", env=PRODUCTION_ENV).returncode == 0
+
+
+def test_commands_that_sign_nothing_run_without_a_secret_key():
+    env = {**PRODUCTION_ENV, "SECRET_KEY": ""}
+    result = manage("makemigrations", "--check", "--dry-run", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_models_and_migrations_agree():
