@@ -121,9 +121,9 @@ def position_revision_rows(*, position: Position) -> QuerySet[PositionRevision]:
     """A position's history, newest first, for the API: each revision with its author's user
     name as `by_username` (not the whole user row: a page is 50 revisions)."""
     return (
-        PositionRevision.objects.filter(position=position)
+        position_revisions(position=position)
+        .select_related(None)
         .annotate(by_username=F("by__username"))
-        .order_by("-version")
     )
 
 
